@@ -1,0 +1,3 @@
+from lendflow.cli import main
+
+main()

@@ -1,0 +1,198 @@
+"""`lendflow`: the one entry point of every Lendflow process.
+
+    lendflow services up|down|status   the local stack (Temporal, Kafka, PostgreSQL, Redis)
+    lendflow migrate                   bring the database schema to the newest revision
+    lendflow api | worker | simulator  run one process in the foreground
+    lendflow run                       the whole stack and every process, until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from lendflow.logging import configure_logging
+from lendflow.settings import Settings, get_settings
+
+app = typer.Typer(help="Lendflow loan origination engine.", no_args_is_help=True, add_completion=False)
+services_app = typer.Typer(help="The local stack: Temporal, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+
+ServiceNames = Annotated[
+    list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal).", show_default=False)
+]
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings)
+    return settings
+
+
+@services_app.command("up")
+def services_up(only: ServiceNames = None) -> None:
+    """Bring the services up (idempotent) and wait until each answers."""
+    from lendflow.services import ServiceError, services_up as up
+
+    settings = _settings()
+    try:
+        started = up(settings, only)
+    except ServiceError as exc:
+        typer.secho(f"services up failed: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"services up; started now: {', '.join(started) or 'none (all were running)'}")
+
+
+@services_app.command("down")
+def services_down(only: ServiceNames = None) -> None:
+    """Stop the services that `services up` started, and only those."""
+    from lendflow.services import services_down as down
+
+    stopped = down(_settings(), only)
+    typer.echo(f"stopped: {', '.join(stopped) or 'nothing (none was started by lendflow)'}")
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Say what runs where, and whether lendflow started it."""
+    from lendflow.services import services_status as status
+
+    rows = status(_settings())
+    for row in rows:
+        state = "running" if row.running else "stopped"
+        owner = "started by lendflow" if row.managed else "external" if row.running else ""
+        typer.echo(f"{row.name:<9} {state:<8} {row.address:<45} {owner}")
+    if not all(row.running for row in rows):
+        raise typer.Exit(3)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    from storage.migrate import upgrade_to_head
+
+    _settings()
+    upgrade_to_head()
+    typer.echo("database schema at head")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    skip_migrations: Annotated[bool, typer.Option(help="Do not migrate before starting.")] = False,
+) -> None:
+    """Run the BFF (FastAPI) in the foreground."""
+    import uvicorn
+
+    from storage.migrate import upgrade_to_head
+
+    settings = _settings()
+    if not skip_migrations:
+        upgrade_to_head()
+    uvicorn.run(
+        "api.main:app", host=host or settings.api.host, port=port or settings.api.port, log_config=None, access_log=False
+    )
+
+
+@app.command()
+def worker(
+    skip_migrations: Annotated[bool, typer.Option(help="Do not migrate before starting.")] = False,
+) -> None:
+    """Run the Temporal worker in the foreground."""
+    from storage.migrate import upgrade_to_head
+    from workers.temporal_worker import run_worker
+
+    settings = _settings()
+    if not skip_migrations:
+        upgrade_to_head()
+    asyncio.run(run_worker(settings))
+
+
+# The processes `lendflow run` supervises, each a `lendflow` sub-command.
+RUN_PROCESSES: dict[str, list[str]] = {
+    "api": ["api", "--skip-migrations"],
+    "worker": ["worker", "--skip-migrations"],
+}
+
+
+@app.command()
+def run() -> None:
+    """Bring up the services, migrate, and run every process until Ctrl-C; then stop what it started."""
+    from lendflow.services import ServiceError, services_down as down, services_up as up
+    from storage.migrate import upgrade_to_head
+
+    settings = _settings()
+    try:
+        started_services = up(settings)
+    except ServiceError as exc:
+        typer.secho(f"services up failed: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        upgrade_to_head()
+        for name, args in RUN_PROCESSES.items():
+            children[name] = subprocess.Popen([sys.executable, "-m", "lendflow", *args])
+        _print_guide(settings)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    typer.secho(f"{name} exited with {child.returncode}; stopping everything", fg="red", err=True)
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        typer.echo("stopping processes...")
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children.values():
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if started_services:
+            typer.echo(f"stopping services started by this run: {', '.join(started_services)}")
+            down(settings, started_services)
+    failed = [name for name, child in children.items() if child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
+    if failed and not stopping:
+        raise typer.Exit(1)
+
+
+def _print_guide(settings: Settings) -> None:
+    api_url = f"http://{settings.api.host}:{settings.api.port}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "Lendflow is up. Ctrl-C stops everything this command started.",
+                f"  API docs        {api_url}/docs",
+                f"  Readiness       {api_url}/health/ready",
+                f"  Temporal UI     {settings.temporal.ui_url}",
+                f"  Kafka           {settings.kafka.bootstrap_servers}",
+                "",
+            ]
+        )
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Fixtures that meet the real stack.
+
+The services (PostgreSQL, Redis, Kafka, Temporal) are brought up once per session, or reused when
+they already run (`make test` starts them first). Each test session gets a database of its own,
+migrated from scratch and dropped at the end; each test takes fresh ids (uuid task queues and
+workflow ids, topic suffixes, Redis key prefixes) so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from lendflow.services import ensure_topics, services_up
+from lendflow.settings import Settings
+from lendflow.temporal import connect
+from storage.db import create_engine, create_session_maker
+from storage.migrate import upgrade_to_head
+from workers.temporal_worker import build_worker
+
+
+def _plain_dsn(dsn: str) -> str:
+    return dsn.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def stack(base_settings: Settings) -> Settings:
+    """The local services, up (started now, or found running)."""
+    services_up(base_settings)
+    return base_settings
+
+
+@pytest.fixture(scope="session")
+def settings(stack: Settings) -> Iterator[Settings]:
+    """Settings pointing at a database created for this test session and migrated to head."""
+    app_dsn = stack.postgres.dsn.get_secret_value()
+    name = f"lendflow_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_plain_dsn(app_dsn), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    test_dsn = app_dsn.rsplit("/", 1)[0] + "/" + name
+    upgrade_to_head(test_dsn)
+    yield stack.model_copy(update={"postgres": stack.postgres.model_copy(update={"dsn": SecretStr(test_dsn)})})
+    with psycopg.connect(_plain_dsn(app_dsn), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.postgres)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_maker(engine)
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(settings.redis.url.get_secret_value())
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def topic_suffix(settings: Settings) -> str:
+    """A suffix for this test's own copies of the project's topics, created before the test runs."""
+    suffix = f".test-{uuid.uuid4().hex[:10]}"
+    ensure_topics(settings, suffix=suffix)
+    return suffix
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(settings: Settings) -> Client:
+    return await connect(settings.temporal)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+async def worker(temporal_client: Client, task_queue: str) -> AsyncIterator[Worker]:
+    """The project's worker, polling a task queue of this test's own."""
+    worker = build_worker(temporal_client, task_queue)
+    async with worker:
+        yield worker

@@ -24,10 +24,10 @@ def upgrade_to_head(dsn: str | None = None) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.upgrade(alembic_config(dsn), "head")
+        command.upgrade(alembic_config(dsn), "heads")
         return
     # env.py runs its own event loop; give it a thread of its own when we are called from async code.
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(command.upgrade, alembic_config(dsn), "head").result()
+        pool.submit(command.upgrade, alembic_config(dsn), "heads").result()

@@ -15,6 +15,7 @@ COPY integrations ./integrations
 COPY domain ./domain
 COPY storage ./storage
 COPY pipeline ./pipeline
+COPY simulator ./simulator
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 lendflow \
     && mkdir -p /var/lib/lendflow && chown lendflow /var/lib/lendflow
 USER lendflow

@@ -7,6 +7,7 @@ services that ``lendflow services up`` starts on loopback.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -61,6 +62,15 @@ class TemporalSettings(BaseModel):
     task_queue: str = "lendflow"
     ui_url: str = "http://127.0.0.1:8233"
     ui_port: int = 8233
+    # AES-256 keys (base64) that encrypt workflow payloads, by key id; the active one encrypts,
+    # all of them decrypt (rotation). The default key is for development only: set your own.
+    payload_keys: dict[str, SecretStr] = {"dev-2026-11": SecretStr("bGVuZGZsb3ctZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGU=")}
+    active_payload_key: str = "dev-2026-11"
+    # Where the Temporal UI asks to decode payloads (the API's codec endpoint).
+    codec_endpoint: str = "http://127.0.0.1:8000/codec"
+    # Prometheus metrics of the worker (the SDK's runtime metrics and the business counters).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9109
 
 
 class ApiSettings(BaseModel):
@@ -68,6 +78,55 @@ class ApiSettings(BaseModel):
     port: int = 8000
     # Seconds a dependency check in /health/ready may take before it counts as down.
     readiness_timeout_seconds: float = 2.0
+    # Largest request body accepted (413 above it); document uploads may take
+    # pipeline.document_max_bytes plus multipart_overhead_bytes.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    multipart_overhead_bytes: int = Field(default=16 * 1024, ge=0)
+    # Lists: items per page when the caller names none, and the most it may ask for.
+    default_page_size: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    # Seconds the API waits for a workflow query or update before it answers 503.
+    workflow_call_timeout_seconds: float = 10.0
+    # Seconds the API waits for Kafka to acknowledge an event before it answers 503.
+    produce_timeout_seconds: float = 10.0
+
+
+class AuthSettings(BaseModel):
+    """Customer and operator sessions: JWT access tokens and rotating refresh tokens."""
+
+    jwt_secret: SecretStr = SecretStr("dev-only-jwt-secret-change-me-in-production-0123456789")
+    # Pinned: tokens signed with any other algorithm (or none) are refused.
+    algorithm: Literal["HS256"] = "HS256"
+    issuer: str = "https://api.lendflow.dev"
+    audience: str = "lendflow-app"
+    ops_audience: str = "lendflow-ops"
+    access_ttl_seconds: int = Field(default=900, ge=60)
+    refresh_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    ops_access_ttl_seconds: int = Field(default=900, ge=60)
+    # Login throttling in Redis (fixed windows): failed logins per account, attempts per client address.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_account_window_seconds: int = Field(default=900, ge=1)
+    login_attempts_per_address: int = Field(default=60, ge=1)
+    login_address_window_seconds: int = Field(default=300, ge=1)
+    redis_key_prefix: str = "lendflow:auth"
+    # When both are set, the API creates this operator at start-up if it does not exist yet.
+    ops_bootstrap_username: str | None = None
+    ops_bootstrap_password: SecretStr | None = None
+
+
+class OriginationSettings(BaseModel):
+    """The loan product and the clocks of the origination journey (see workflows.origination_types)."""
+
+    min_amount: Decimal = Decimal("500.00")
+    max_amount: Decimal = Decimal("50000.00")
+    min_term_months: int = 3
+    max_term_months: int = 48
+    offer_ttl_seconds: int = 72 * 3600
+    review_escalate_after_seconds: int = 24 * 3600
+    review_decline_after_seconds: int = 72 * 3600
+    signature_reminder_every_seconds: int = 48 * 3600
+    signature_ttl_seconds: int = 7 * 24 * 3600
+    payout_settlement_timeout_seconds: int = 2 * 24 * 3600
 
 
 class SimulatorSettings(BaseModel):
@@ -152,6 +211,64 @@ class ProvidersSettings(BaseModel):
     webhook_target_base_url: str = "http://127.0.0.1:8000/v1/webhooks/"
 
 
+class CreditSettings(BaseModel):
+    """The lender's commercial limits on what it simulates and offers.
+
+    The credit kernel's own rules (1 to 420 months, first due date 1 to 60 days after the release)
+    still apply; these only narrow them.
+    """
+
+    max_monthly_rate: Decimal = Decimal("0.20")
+    min_amount: Decimal = Decimal("100.00")
+    max_amount: Decimal = Decimal("1000000.00")
+    min_term_months: int = 1
+    max_term_months: int = 420
+    max_grace_months: int = 12
+
+
+class PipelineGroups(BaseModel):
+    """One Kafka consumer group per consuming stage of the event pipeline."""
+
+    validation: str = "lendflow-pipeline-validation"
+    trusted: str = "lendflow-pipeline-trusted"
+    bridge: str = "lendflow-pipeline-bridge"
+
+
+class PipelineSettings(BaseModel):
+    """The Kafka event pipeline: incoming → dedupe + validation → validated | DLQ → trusted → bridge."""
+
+    groups: PipelineGroups = PipelineGroups()
+    # Names this process's consumers (static group membership) and transactional producers, so a
+    # restarted instance takes over its partitions at once and fences its crashed predecessor.
+    # Every replica needs its own; unset means the host name.
+    instance_id: str | None = None
+    # Messages handled per batch (one Kafka transaction, one database round trip per step).
+    batch_size: int = Field(default=500, ge=1)
+    poll_timeout_seconds: float = 0.5
+    # Transient failures (database, Redis, ECM down) are retried with exponential backoff.
+    retry_backoff_seconds: float = 0.5
+    retry_backoff_max_seconds: float = 30.0
+    session_timeout_ms: int = 10_000
+    transaction_timeout_ms: int = 15_000
+    # Redis keys of the dedupe marks: {redis_key_prefix}:{consumer group}:{key}.
+    redis_key_prefix: str = "lendflow:dedupe"
+    # A dead letter whose attempt count reached this is no longer replayed.
+    max_attempts: int = Field(default=5, ge=1)
+    # Dead letters one `lendflow dlq replay --all` re-produces at most.
+    replay_limit: int = Field(default=1000, ge=1)
+    # What a submitted identity document may be.
+    document_content_types: list[str] = ["image/jpeg", "image/png", "application/pdf"]
+    document_max_bytes: int = 10 * 1024 * 1024
+    # The outbox relay: rows per round, pause when there is nothing to publish, and the key of the
+    # PostgreSQL advisory lock that keeps one relay active at a time.
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_poll_seconds: float = 0.5
+    outbox_lock_key: int = 5_310_001
+    # Prometheus metrics of the pipeline process (0 picks a free port).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LENDFLOW_",
@@ -171,8 +288,12 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     temporal: TemporalSettings = TemporalSettings()
     api: ApiSettings = ApiSettings()
+    auth: AuthSettings = AuthSettings()
+    origination: OriginationSettings = OriginationSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     providers: ProvidersSettings = ProvidersSettings()
+    credit: CreditSettings = CreditSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @property
     def logs_as_json(self) -> bool:

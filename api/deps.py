@@ -37,8 +37,9 @@ async def get_session(resources: Annotated[Resources, Depends(get_resources)]) -
         yield session
 
 
-def get_settings_dep(resources: Annotated[Resources, Depends(get_resources)]) -> Settings:
-    return resources.settings
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (set by `create_app`, available without the lifespan)."""
+    return request.app.state.settings
 
 
 def get_temporal(resources: Annotated[Resources, Depends(get_resources)]) -> Client:

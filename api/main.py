@@ -18,7 +18,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from api.deps import Resources
 from api.problems import install_problem_handlers
-from api.routes import health
+from api.routes import health, simulations
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
 from lendflow.temporal import connect
@@ -72,9 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The BFF of the Lendflow loan origination engine: customers, loans, operations, webhooks.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(simulations.router)
     return app
 
 

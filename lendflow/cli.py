@@ -17,12 +17,14 @@ from typing import Annotated
 
 import typer
 
+from lendflow.commands.quote import quote
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
 
 app = typer.Typer(help="Lendflow loan origination engine.", no_args_is_help=True, add_completion=False)
 services_app = typer.Typer(help="The local stack: Temporal, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+app.command("quote")(quote)
 
 ServiceNames = Annotated[
     list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal).", show_default=False)
@@ -115,8 +117,17 @@ def worker(
     asyncio.run(run_worker(settings))
 
 
+@app.command()
+def simulator() -> None:
+    """Run the provider simulator (Federal Revenue, bureau, ECM, eSignature, PIX) in the foreground."""
+    from simulator.app import serve
+
+    serve(_settings())
+
+
 # The processes `lendflow run` supervises, each a `lendflow` sub-command.
 RUN_PROCESSES: dict[str, list[str]] = {
+    "simulator": ["simulator"],
     "api": ["api", "--skip-migrations"],
     "worker": ["worker", "--skip-migrations"],
 }
@@ -183,6 +194,7 @@ def _print_guide(settings: Settings) -> None:
                 f"  API docs        {api_url}/docs",
                 f"  Readiness       {api_url}/health/ready",
                 f"  Temporal UI     {settings.temporal.ui_url}",
+                f"  Simulator       http://{settings.simulator.host}:{settings.simulator.port}/docs",
                 f"  Kafka           {settings.kafka.bootstrap_servers}",
                 "",
             ]

@@ -1,0 +1,239 @@
+"""`POST /v1/loan-simulations`: what a loan would cost, before any login.
+
+The answer comes from the credit kernel (`domain.credit.simulate`), the same one `lendflow quote`
+and the origination workflow use. Money travels as decimal strings: the request's amounts must be
+JSON strings ("10000.00", never 10000.0), and every amount in the answer is a string with two
+decimals. Bad input answers 422 `application/problem+json` naming each bad field, in two passes:
+first the shape of the body (unknown fields, malformed decimals, wrong types), then the rules of
+the kernel and the lender's limits from settings (`Settings.credit`), all reported together.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from domain.credit import (
+    Amortization,
+    CustomerType,
+    Fee,
+    InvalidLoanTerms,
+    LoanSimulation,
+    LoanTerms,
+    OfferLimits,
+    TermProblem,
+    problems_with,
+    problems_with_limits,
+    simulate,
+)
+from domain.credit.due_dates import add_months
+from api.deps import SettingsDep
+
+router = APIRouter(tags=["loan simulations"])
+
+BRAZIL = ZoneInfo("America/Sao_Paulo")
+_DECIMAL_TEXT = re.compile(r"-?\d{1,20}(\.\d{1,12})?")
+_ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _decimal_from_string(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise PydanticCustomError("decimal_string", 'must be a decimal string such as "1500.00", not a JSON number')
+    if not _DECIMAL_TEXT.fullmatch(value.strip()):
+        raise PydanticCustomError(
+            "decimal_string", 'must be a decimal string such as "1500.00" (digits, an optional point and decimals)'
+        )
+    return Decimal(value.strip())
+
+
+def _date_from_string(value: object) -> date:
+    if isinstance(value, str) and _ISO_DATE_TEXT.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("iso_date", 'must be an existing date written as "YYYY-MM-DD"')
+
+
+DecimalString = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_string),
+    WithJsonSchema({"type": "string", "pattern": f"^{_DECIMAL_TEXT.pattern}$"}),
+]
+IsoDate = Annotated[date, BeforeValidator(_date_from_string)]
+# Amounts in reais and rates in percent, both as strings with two decimals.
+TwoDecimals = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"}, mode="serialization"),
+]
+
+
+class FeeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    amount: Annotated[DecimalString, Field(description="Reais, paid upfront, e.g. \"50.00\"")]
+
+
+class LoanSimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[DecimalString, Field(description='Amount asked, in reais, e.g. "10000.00"')]
+    term_months: StrictInt
+    monthly_rate: Annotated[DecimalString, Field(description='Monthly effective rate, e.g. "0.0200" for 2%')]
+    amortization: Amortization
+    release_date: IsoDate | None = Field(default=None, description="Defaults to today in Brasília")
+    first_due_date: IsoDate | None = Field(default=None, description="Defaults to one month after the release")
+    customer_type: CustomerType = CustomerType.INDIVIDUAL
+    finance_iof: StrictBool = False
+    grace_months: StrictInt = Field(
+        default=0,
+        description=(
+            "Months of grace (carência): the first installment falls this many months after "
+            "first_due_date, and the interest until one month before it is capitalised"
+        ),
+    )
+    fees: Annotated[list[FeeIn], Field(max_length=20)] = []
+
+
+class InstallmentOut(BaseModel):
+    number: int
+    due_date: date
+    payment: TwoDecimals
+    interest: TwoDecimals
+    amortization: TwoDecimals
+    balance: TwoDecimals
+
+
+class IofOut(BaseModel):
+    daily: TwoDecimals
+    flat: TwoDecimals
+    total: TwoDecimals
+
+
+class AssumptionsOut(BaseModel):
+    day_count: str
+    rounding: str
+    iof_table_version: str
+    iof_legal_basis: str
+    iof_daily_rate: str
+    iof_flat_rate: str
+
+
+class LoanSimulationResponse(BaseModel):
+    amortization: Literal["price", "sac"]
+    installments: list[InstallmentOut]
+    iof: IofOut
+    fees_total: TwoDecimals
+    amount_financed: TwoDecimals
+    amount_released: TwoDecimals
+    total_payable: TwoDecimals
+    total_interest: TwoDecimals
+    capitalized_interest: TwoDecimals
+    cet_monthly: TwoDecimals = Field(description="Percent a month")
+    cet_annual: TwoDecimals = Field(description="Percent a year")
+    assumptions: AssumptionsOut
+
+
+@router.post(
+    "/v1/loan-simulations",
+    response_model=LoanSimulationResponse,
+    summary="Simulate a loan: installments, IOF, fees and CET",
+    responses={422: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}},
+)
+def create_loan_simulation(
+    body: LoanSimulationRequest, settings: SettingsDep
+) -> LoanSimulationResponse:
+    terms = _terms_from(body)
+    limits = OfferLimits(**settings.credit.model_dump())
+    problems = problems_with(terms)
+    already_bad = {problem.field for problem in problems}
+    problems += [p for p in problems_with_limits(terms, limits) if p.field not in already_bad]
+    if problems:
+        raise _validation_error(problems)
+    try:
+        simulation = simulate(terms)
+    except InvalidLoanTerms as exc:
+        raise _validation_error(list(exc.problems)) from exc
+    return _response(simulation)
+
+
+def today_in_brazil() -> date:
+    return datetime.now(BRAZIL).date()
+
+
+def _terms_from(body: LoanSimulationRequest) -> LoanTerms:
+    release = body.release_date or today_in_brazil()
+    return LoanTerms(
+        amount=body.amount,
+        term_months=body.term_months,
+        monthly_rate=body.monthly_rate,
+        amortization=body.amortization,
+        release_date=release,
+        first_due_date=body.first_due_date or add_months(release, 1),
+        customer_type=body.customer_type,
+        finance_iof=body.finance_iof,
+        grace_months=body.grace_months,
+        fees=tuple(Fee(name=fee.name, amount=fee.amount) for fee in body.fees),
+    )
+
+
+def _validation_error(problems: list[TermProblem]) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("body", *p.field.split(".")), "msg": p.message, "type": p.code} for p in problems]
+    )
+
+
+def _response(simulation: LoanSimulation) -> LoanSimulationResponse:
+    schedule = simulation.schedule
+    assumptions = simulation.assumptions
+    return LoanSimulationResponse(
+        amortization=schedule.amortization.value,
+        installments=[
+            InstallmentOut(
+                number=i.number,
+                due_date=i.due_date,
+                payment=i.payment,
+                interest=i.interest,
+                amortization=i.amortization,
+                balance=i.balance,
+            )
+            for i in schedule.installments
+        ],
+        iof=IofOut(daily=simulation.iof.daily, flat=simulation.iof.flat, total=simulation.iof.total),
+        fees_total=simulation.fees_total,
+        amount_financed=simulation.amount_financed,
+        amount_released=simulation.amount_released,
+        total_payable=simulation.total_payable,
+        total_interest=simulation.total_interest,
+        capitalized_interest=schedule.capitalized_interest,
+        cet_monthly=simulation.cet.monthly_percent,
+        cet_annual=simulation.cet.annual_percent,
+        assumptions=AssumptionsOut(
+            day_count=assumptions.day_count,
+            rounding=assumptions.rounding,
+            iof_table_version=assumptions.iof_table_version,
+            iof_legal_basis=assumptions.iof_legal_basis,
+            iof_daily_rate=f"{(assumptions.iof_rates.daily * 100).normalize():f}%",
+            iof_flat_rate=f"{(assumptions.iof_rates.flat * 100).normalize():f}%",
+        ),
+    )

@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Numeric, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -34,6 +44,13 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(100))
     processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Pipeline stages (migration 0003): the attempt (1, raised by each dead-letter replay), what the
+    # stage made of the event (validated, trusted, dead_lettered, bridged, unmatched), and the input
+    # position that owns the claim: a claim owned by a position not yet committed is redone by it.
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    source_partition: Mapped[int | None]
+    source_offset: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class OutboxEvent(Base):
@@ -121,6 +138,10 @@ class LoanApplication(Base):
     risk_band: Mapped[str | None] = mapped_column(String(10))
     offer: Mapped[dict[str, Any] | None]
     failed_step: Mapped[str | None] = mapped_column(String(50))
+    # Credit limit held for this application from offer acceptance until it ends; released by compensation.
+    reserved_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    # The ops action log of the workflow: steps so far, compensations run (JSON list).
+    steps: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
     status_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
@@ -173,3 +194,167 @@ class PixCharge(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     paid_at: Mapped[datetime | None]
+
+
+# --- Ledger: double-entry, balances derived from lines -----------------------------------------
+
+
+class JournalEntry(Base):
+    """One balanced journal entry. A trigger checks at commit that its lines' debits equal credits.
+
+    ``idempotency_key`` makes posting safe to retry: an activity that runs twice posts once.
+    A reversal is a new entry with the lines swapped, pointing at the entry it reverses.
+    """
+
+    __tablename__ = "journal_entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(300))
+    reverses_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class JournalLine(Base):
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        CheckConstraint(
+            "debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="ck_journal_lines_one_side"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account: Mapped[str] = mapped_column(String(60), index=True)
+    debit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    credit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+# --- Event pipeline: dead-letter replays and bridge events no workflow waited for ----------------
+
+
+class DeadLetterReplay(Base):
+    """One dead letter re-produced to the incoming topic by `lendflow dlq replay`.
+
+    The unique letter position makes a second replay of the same letter a no-op (unless forced, and
+    then the pipeline's dedupe applies it once anyway).
+    """
+
+    __tablename__ = "dead_letter_replays"
+    __table_args__ = (
+        UniqueConstraint("dlq_topic", "dlq_partition", "dlq_offset", name="uq_dead_letter_replays_letter"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    dlq_topic: Mapped[str] = mapped_column(String(250))
+    dlq_partition: Mapped[int]
+    dlq_offset: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    event_type: Mapped[str | None] = mapped_column(String(100))
+    attempt: Mapped[int]
+    replayed_to: Mapped[str] = mapped_column(String(250))
+    replayed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class UnmatchedEvent(Base):
+    """A trusted event whose workflow no longer waits for it (not found, or already closed).
+
+    Kept so that nothing is lost: ops can see it, and a later process can act on it.
+    """
+
+    __tablename__ = "unmatched_events"
+    __table_args__ = (UniqueConstraint("consumer", "event_id", name="uq_unmatched_events_consumer_event"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(250))
+    signal_name: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# --- API: sessions, idempotent submissions, operators and their audit log -----------------------
+
+
+class RefreshToken(Base):
+    """One refresh token of a session family; only its SHA-256 is kept.
+
+    Each refresh marks the presented token used and issues the next one in the same family. A used
+    or revoked token presented again is a replay: the whole family is revoked.
+    """
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # customer | operator
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A customer's `Idempotency-Key` on `POST /v1/loans`, claimed with the application it made.
+
+    The first request with a key inserts this row and the application in one transaction; a
+    concurrent or later request with the same key finds it and answers the stored response (or 422
+    when its body differs). The foreign key is checked at commit, after both rows are in.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("customer_id", "key", name="uq_idempotency_keys_customer_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("loan_applications.id", deferrable=True, initially="DEFERRED")
+    )
+    response_status: Mapped[int]
+    response_body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Operator(Base):
+    """A member of the operations staff, who logs in to the ops API with a role of `ops`."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="ops")
+    active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OpsAuditEntry(Base):
+    """One ops action: who did what to which object, under which request, and how it ended.
+
+    Append-only: a trigger refuses UPDATE and DELETE (migration 0005).
+    """
+
+    __tablename__ = "ops_audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("operators.id"), index=True)
+    operator_username: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(200), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    # done, or refused:<reason>
+    outcome: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

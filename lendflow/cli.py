@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from lendflow.commands.pipeline import dlq_app, pipeline
 from lendflow.commands.quote import quote
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
@@ -24,6 +25,8 @@ from lendflow.settings import Settings, get_settings
 app = typer.Typer(help="Lendflow loan origination engine.", no_args_is_help=True, add_completion=False)
 services_app = typer.Typer(help="The local stack: Temporal, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+app.command()(pipeline)
+app.add_typer(dlq_app, name="dlq")
 app.command("quote")(quote)
 
 ServiceNames = Annotated[
@@ -130,6 +133,7 @@ RUN_PROCESSES: dict[str, list[str]] = {
     "simulator": ["simulator"],
     "api": ["api", "--skip-migrations"],
     "worker": ["worker", "--skip-migrations"],
+    "pipeline": ["pipeline", "--skip-migrations"],
 }
 
 

@@ -244,6 +244,9 @@ class PipelineSettings(BaseModel):
     instance_id: str | None = None
     # Messages handled per batch (one Kafka transaction, one database round trip per step).
     batch_size: int = Field(default=500, ge=1)
+    # Consumers of the validation and trusted stages in one process, sharing their partitions: a
+    # batch mostly waits on round trips, so several consumers keep the process busy.
+    consumers_per_stage: int = Field(default=1, ge=1)
     poll_timeout_seconds: float = 0.5
     # Transient failures (database, Redis, ECM down) are retried with exponential backoff.
     retry_backoff_seconds: float = 0.5

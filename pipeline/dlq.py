@@ -1,0 +1,339 @@
+"""Dead letters: how a stage writes one, and how ops read and replay them (`lendflow dlq`).
+
+A dead letter is the original message — key and value byte for byte, and its own headers — plus
+headers that say which stage gave up on it, the error's class and message, the attempt, and where
+it came from. A replay re-produces the original bytes to the incoming topic with the attempt
+raised by one; the pipeline lets an event through again only with a higher attempt than the one it
+saw, so replaying the same letter twice applies it once. Each replay is recorded in
+``dead_letter_replays`` (unique per letter), and a letter whose attempt reached
+``pipeline.max_attempts`` is not replayed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lendflow.logging import mask_cpfs
+from lendflow.settings import Settings
+from pipeline import metrics
+from pipeline.kafka import (
+    ATTEMPT_HEADER,
+    DLQ_ATTEMPT,
+    DLQ_ERROR_CLASS,
+    DLQ_ERROR_MESSAGE,
+    DLQ_EVENT_ID,
+    DLQ_EVENT_TYPE,
+    DLQ_FAILED_AT,
+    DLQ_SOURCE_OFFSET,
+    DLQ_SOURCE_PARTITION,
+    DLQ_SOURCE_TOPIC,
+    DLQ_STAGE,
+    idempotent_producer_config,
+)
+from storage.models import DeadLetterReplay
+
+log = structlog.get_logger(__name__)
+
+MAX_ERROR_MESSAGE = 1000
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def dead_letter(
+    message: Message,
+    *,
+    stage: str,
+    error: BaseException,
+    attempt: int,
+    event_id: str | None = None,
+    event_type: str | None = None,
+) -> DeadLetter:
+    """The letter for ``message``: its bytes untouched, the error in the headers."""
+    original = [(k, v) for k, v in (message.headers() or []) if not k.startswith("lendflow-dlq-")]
+    text = mask_cpfs(str(error))[:MAX_ERROR_MESSAGE]
+    headers: list[tuple[str, bytes]] = [
+        *original,
+        (DLQ_STAGE, stage.encode()),
+        (DLQ_ERROR_CLASS, type(error).__name__.encode()),
+        (DLQ_ERROR_MESSAGE, text.encode()),
+        (DLQ_ATTEMPT, str(attempt).encode()),
+        (DLQ_SOURCE_TOPIC, message.topic().encode()),
+        (DLQ_SOURCE_PARTITION, str(message.partition()).encode()),
+        (DLQ_SOURCE_OFFSET, str(message.offset()).encode()),
+        (DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
+    ]
+    if event_id:
+        headers.append((DLQ_EVENT_ID, event_id.encode()))
+    if event_type:
+        headers.append((DLQ_EVENT_TYPE, event_type.encode()))
+    return DeadLetter(key=message.key(), value=message.value(), headers=headers)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A dead letter as read back from the DLQ topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def letter_id(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name and value is not None:
+                return value.decode("utf-8", "replace")
+        return None
+
+    @property
+    def stage(self) -> str | None:
+        return self.header(DLQ_STAGE)
+
+    @property
+    def error_class(self) -> str | None:
+        return self.header(DLQ_ERROR_CLASS)
+
+    @property
+    def error_message(self) -> str | None:
+        return self.header(DLQ_ERROR_MESSAGE)
+
+    @property
+    def attempt(self) -> int:
+        raw = self.header(DLQ_ATTEMPT)
+        return int(raw) if raw and raw.isdigit() else 1
+
+    @property
+    def event_id(self) -> str | None:
+        return self.header(DLQ_EVENT_ID)
+
+    @property
+    def event_type(self) -> str | None:
+        return self.header(DLQ_EVENT_TYPE)
+
+    @property
+    def failed_at(self) -> str | None:
+        return self.header(DLQ_FAILED_AT)
+
+    @property
+    def original_headers(self) -> list[tuple[str, bytes]]:
+        return [(k, v) for k, v in self.headers if not k.startswith("lendflow-dlq-") and k != ATTEMPT_HEADER]
+
+
+def parse_letter_id(text: str) -> tuple[int, int]:
+    """``"3:120"`` → (partition 3, offset 120)."""
+    partition, sep, offset = text.partition(":")
+    if not sep or not partition.isdigit() or not offset.isdigit():
+        raise ValueError(f"a letter is PARTITION:OFFSET, not {text!r}")
+    return int(partition), int(offset)
+
+
+def _letter(message: Message) -> Letter:
+    return Letter(
+        topic=message.topic(),
+        partition=message.partition(),
+        offset=message.offset(),
+        key=message.key(),
+        value=message.value(),
+        headers=tuple((k, v or b"") for k, v in (message.headers() or [])),
+    )
+
+
+def _reader(settings: Settings) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": f"lendflow-dlq-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+    """Low and high watermarks, retried while the partition's leader is still being elected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=timeout)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not (isinstance(error, KafkaError) and error.retriable()) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def read_letters(settings: Settings, *, limit: int | None = None, timeout: float = 10.0) -> list[Letter]:
+    """Every dead letter now in the DLQ (oldest first per partition), up to ``limit``."""
+    topic = settings.kafka.topics.dlq
+    consumer = _reader(settings)
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        ends: dict[int, int] = {}
+        starts = []
+        for partition in sorted(metadata.partitions):
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+            if high > low:
+                ends[partition] = high
+                starts.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
+        if not starts:
+            return []
+        consumer.assign(starts)
+        letters: list[Letter] = []
+        deadline = time.monotonic() + timeout
+        idle_since = time.monotonic()
+        while ends and time.monotonic() < deadline and (limit is None or len(letters) < limit):
+            message = consumer.poll(0.2)
+            if message is None:
+                # Read-committed: the last offsets may be transaction markers that never surface.
+                positions = consumer.position([TopicPartition(topic, p) for p in ends])
+                for tp in positions:
+                    if tp.offset >= ends.get(tp.partition, 0):
+                        ends.pop(tp.partition, None)
+                if time.monotonic() - idle_since > 2.0:
+                    break
+                continue
+            idle_since = time.monotonic()
+            if message.error() is not None:
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("pipeline.dlq_read_error", error=str(message.error()))
+                continue
+            letters.append(_letter(message))
+            if message.offset() + 1 >= ends.get(message.partition(), 0):
+                ends.pop(message.partition(), None)
+        letters.sort(key=lambda letter: (letter.partition, letter.offset))
+        return letters[:limit] if limit is not None else letters
+    finally:
+        consumer.close()
+
+
+def read_letter(settings: Settings, partition: int, offset: int, *, timeout: float = 10.0) -> Letter | None:
+    topic = settings.kafka.topics.dlq
+    consumer = _reader(settings)
+    try:
+        try:
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+        except KafkaException:
+            return None  # no such partition
+        if not low <= offset < high:
+            return None
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error() is not None:
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    return None
+                continue
+            return _letter(message) if message.offset() == offset else None
+        return None
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    letter: Letter
+    status: str  # replayed | already_replayed | attempts_exhausted
+    attempt: int
+
+
+class DeadLetterReplayer:
+    """Re-produces dead letters to the incoming topic, recording each replay."""
+
+    def __init__(self, settings: Settings, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self._sessions = session_maker
+
+    async def replay(self, letters: Sequence[Letter], *, force: bool = False) -> list[ReplayOutcome]:
+        outcomes: list[ReplayOutcome] = []
+        pending: list[tuple[Letter, int]] = []
+        for letter in letters[: self.settings.pipeline.replay_limit]:
+            if letter.attempt >= self.settings.pipeline.max_attempts:
+                outcomes.append(ReplayOutcome(letter, "attempts_exhausted", letter.attempt))
+            else:
+                pending.append((letter, letter.attempt + 1))
+        if not pending:
+            return outcomes
+        incoming = self.settings.kafka.topics.incoming
+        async with self._sessions() as session, session.begin():
+            to_send: list[tuple[Letter, int]] = []
+            for letter, attempt in pending:
+                statement = (
+                    insert(DeadLetterReplay)
+                    .values(
+                        dlq_topic=letter.topic,
+                        dlq_partition=letter.partition,
+                        dlq_offset=letter.offset,
+                        event_id=letter.event_id,
+                        event_type=letter.event_type,
+                        attempt=attempt,
+                        replayed_to=incoming,
+                    )
+                    .on_conflict_do_nothing(constraint="uq_dead_letter_replays_letter")
+                    .returning(DeadLetterReplay.id)
+                )
+                recorded = (await session.execute(statement)).scalar_one_or_none()
+                if recorded is None and not force:
+                    outcomes.append(ReplayOutcome(letter, "already_replayed", attempt))
+                else:
+                    to_send.append((letter, attempt))
+            # The rows commit only once the broker acknowledged every replay.
+            await asyncio.to_thread(self._produce, incoming, to_send)
+        for letter, attempt in to_send:
+            outcomes.append(ReplayOutcome(letter, "replayed", attempt))
+            metrics.REPLAYED.labels(letter.event_type or "unknown").inc()
+            log.info(
+                "pipeline.dead_letter_replayed",
+                letter=letter.letter_id,
+                event_id=letter.event_id,
+                event_type=letter.event_type,
+                attempt=attempt,
+            )
+        return outcomes
+
+    def _produce(self, topic: str, letters: Sequence[tuple[Letter, int]]) -> None:
+        if not letters:
+            return
+        failures: list[str] = []
+
+        def on_delivery(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        producer = Producer(idempotent_producer_config(self.settings))
+        for letter, attempt in letters:
+            producer.produce(
+                topic,
+                key=letter.key,
+                value=letter.value,
+                headers=[*letter.original_headers, (ATTEMPT_HEADER, str(attempt).encode())],
+                on_delivery=on_delivery,
+            )
+        remaining = producer.flush(30)
+        if remaining or failures:
+            raise RuntimeError(f"replay not acknowledged by the broker: {failures or f'{remaining} in flight'}")

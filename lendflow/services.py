@@ -236,6 +236,7 @@ class TemporalService(Service):
             "--ui-ip", host, "--ui-port", str(self.settings.temporal.ui_port),
             "--db-filename", str(self.dir / "temporal.db"),
             "--namespace", self.settings.temporal.namespace,
+            "--ui-codec-endpoint", self.settings.temporal.codec_endpoint,
             "--log-level", "warn",
         ]  # fmt: skip
         for name, kind in SEARCH_ATTRIBUTES.items():

@@ -1,25 +1,41 @@
 """The one way every process (API, workers, tests, CLI) connects to Temporal.
 
 One data converter for the whole project: pydantic-aware JSON, so `Decimal`, `date` and pydantic
-models cross the wire as strings and typed objects, never floats.
+models cross the wire as strings and typed objects, never floats; and every payload encrypted by
+the project's codec (see `lendflow.codec`) before it leaves the process.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
-from lendflow.settings import TemporalSettings
-
-
-def data_converter() -> DataConverter:
-    return pydantic_data_converter
+from lendflow.codec import EncryptionCodec, decode_key
+from lendflow.settings import TemporalSettings, get_settings
 
 
-async def connect(temporal: TemporalSettings, *, lazy: bool = False) -> Client:
+def payload_codec(temporal: TemporalSettings | None = None) -> EncryptionCodec:
+    temporal = temporal or get_settings().temporal
+    keys = {key_id: decode_key(secret.get_secret_value()) for key_id, secret in temporal.payload_keys.items()}
+    return EncryptionCodec(keys, temporal.active_payload_key)
+
+
+def data_converter(temporal: TemporalSettings | None = None) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=payload_codec(temporal))
+
+
+async def connect(temporal: TemporalSettings, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
     """Connect to Temporal. ``lazy`` defers the connection to the first call, so a process that
-    starts while Temporal is down (the API) comes up and reports it instead of crashing."""
+    starts while Temporal is down (the API) comes up and reports it instead of crashing; ``runtime``
+    carries the worker's metrics exporter."""
     return await Client.connect(
-        temporal.address, namespace=temporal.namespace, data_converter=data_converter(), lazy=lazy
+        temporal.address,
+        namespace=temporal.namespace,
+        data_converter=data_converter(temporal),
+        lazy=lazy,
+        runtime=runtime,
     )

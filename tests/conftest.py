@@ -24,7 +24,8 @@ from lendflow.settings import Settings
 from lendflow.temporal import connect
 from storage.db import create_engine, create_session_maker
 from storage.migrate import upgrade_to_head
-from workers.temporal_worker import build_worker
+from integrations.factory import ProviderClients
+from workers.temporal_worker import build_worker, project_activities
 
 
 def _plain_dsn(dsn: str) -> str:
@@ -95,8 +96,20 @@ def task_queue() -> str:
 
 
 @pytest.fixture
-async def worker(temporal_client: Client, task_queue: str) -> AsyncIterator[Worker]:
-    """The project's worker, polling a task queue of this test's own."""
-    worker = build_worker(temporal_client, task_queue)
+async def providers(settings: Settings) -> AsyncIterator[ProviderClients]:
+    """The typed provider clients, pointed at the provider simulator from settings."""
+    async with ProviderClients.from_settings(settings) as clients:
+        yield clients
+
+
+@pytest.fixture
+async def worker(
+    temporal_client: Client,
+    task_queue: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    providers: ProviderClients,
+) -> AsyncIterator[Worker]:
+    """The project's worker (every workflow and activity), polling a task queue of this test's own."""
+    worker = build_worker(temporal_client, task_queue, project_activities(session_maker, providers))
     async with worker:
         yield worker

@@ -4,40 +4,95 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.diagnostics import describe_worker
+from activities.onboarding import OnboardingActivities
+from activities.origination import OriginationActivities
+from activities.servicing import ServicingActivities
+from integrations.factory import ProviderClients
 from lendflow.settings import Settings
 from lendflow.temporal import connect
+from workers.log_context import LogContextInterceptor
+from storage.db import create_engine, create_session_maker
 from workflows.diagnostics import WorkerPingWorkflow
+from workflows.onboarding import OnboardingWorkflow
+from workflows.origination import LoanOriginationWorkflow
+from workflows.servicing import ServicingWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [WorkerPingWorkflow]
+WORKFLOWS = [WorkerPingWorkflow, OnboardingWorkflow, LoanOriginationWorkflow, ServicingWorkflow]
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
-    """The worker with every workflow and activity of the project, on one task queue."""
+def project_activities(
+    session_maker: async_sessionmaker[AsyncSession], providers: ProviderClients
+) -> list[Callable[..., Any]]:
+    """Every activity of the project, bound to the clients the worker built."""
+    onboarding = OnboardingActivities(providers.federal_revenue, session_maker)
+    origination = OriginationActivities(
+        session_maker, providers.credit_bureau, providers.ecm, providers.esignature, providers.pix
+    )
+    servicing = ServicingActivities(session_maker, providers.pix)
+    return [
+        describe_worker,
+        onboarding.check_cpf,
+        onboarding.remind_customer,
+        onboarding.complete_onboarding,
+        origination.start_analysis,
+        origination.fetch_credit_report,
+        origination.record_status,
+        origination.release_limit,
+        origination.prepare_contract,
+        origination.void_envelope,
+        origination.remind,
+        origination.disburse,
+        origination.reverse_disbursement,
+        origination.complete_disbursement,
+        servicing.issue_charge,
+        servicing.record_installment_payment,
+        servicing.record_early_settlement,
+    ]
+
+
+def build_worker(client: Client, task_queue: str, activities: Sequence[Callable[..., Any]]) -> Worker:
+    """The worker with every workflow of the project and the given activities, on one task queue."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[describe_worker],
+        activities=activities,
+        interceptors=[LogContextInterceptor()],
     )
 
 
+def metrics_runtime(settings: Settings) -> Runtime:
+    """A Temporal runtime exporting the SDK's metrics (and the workflows' business counters) to Prometheus."""
+    address = f"{settings.temporal.worker_metrics_host}:{settings.temporal.worker_metrics_port}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings.temporal)
-    worker = build_worker(client, settings.temporal.task_queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker.started", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
-    async with worker:
-        await stop.wait()
-        log.info("worker.stopping")
+    client = await connect(settings.temporal, runtime=metrics_runtime(settings))
+    engine = create_engine(settings.postgres)
+    async with ProviderClients.from_settings(settings) as providers:
+        worker = build_worker(
+            client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers)
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker.started", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
+        async with worker:
+            await stop.wait()
+            log.info("worker.stopping")
+    await engine.dispose()
     log.info("worker.stopped")

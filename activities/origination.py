@@ -1,0 +1,453 @@
+"""Activities of loan origination. Each step's writes are batched into one activity and one
+transaction (read model + outbox event together), and every side effect at a provider carries an
+idempotency key derived from the application and the step, because activities run at least once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.pdf import render_pdf
+from activities.provider_errors import provider_call
+from domain.ccb import CcbInstallment, CcbTerms, ccb_lines
+from integrations.cpf import mask_cpf
+from integrations.credit_bureau import CreditBureauClient
+from integrations.ecm import EcmClient
+from integrations.errors import EnvelopeNotVoidable
+from integrations.esignature import ESignatureClient, SignerRequest
+from integrations.pix import PixClient, PixKeyDestination
+from storage import ledger
+from storage.models import Customer, Document, Installment, LoanApplication, SignatureEnvelope
+from storage.outbox import record_event
+from workflows.origination_types import Offer, StepRecord
+
+LENDER_NAME = "Lendflow Sociedade de Credito Direto S.A."
+# Exposure counts the principal of applications that hold a reservation or are disbursed.
+OPEN_STATUSES = ("submitted", "analyzing", "manual_review", "offer_ready", "offer_accepted", "contract_sent", "signed", "disbursing")
+
+
+def disbursement_ledger_key(application_id: str) -> str:
+    """The idempotency key of an application's disbursement entry, which its reversal looks up."""
+    return f"{application_id}:disbursement"
+
+
+def _steps_json(steps: list[StepRecord]) -> list[dict[str, Any]]:
+    return [{"step": s.step, "outcome": s.outcome, "at": s.at.isoformat(), "detail": s.detail} for s in steps]
+
+
+def _offer_json(offer: Offer) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return plain(asdict(offer))
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    application_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class ApplicantProfile:
+    customer_status: str
+    monthly_income: Decimal
+    other_open_applications: int
+    outstanding_exposure: Decimal
+
+
+@dataclass(frozen=True)
+class CreditReportRequest:
+    application_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class CreditReportSummary:
+    score: int
+    negative_records: int
+    income_estimate: Decimal | None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    application_id: str
+    customer_id: str
+    status: str
+    steps: list[StepRecord]
+    offer: Offer | None = None
+    risk_band: str | None = None
+    failed_step: str | None = None
+    reason: str | None = None
+    reserve_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ContractRequest:
+    application_id: str
+    customer_id: str
+    offer: Offer
+    steps: list[StepRecord]
+
+
+@dataclass(frozen=True)
+class ContractSent:
+    document_id: str
+    ecm_document_id: str
+    sha256: str
+    envelope_id: str
+    signing_url: str
+
+
+@dataclass(frozen=True)
+class VoidEnvelopeRequest:
+    application_id: str
+    envelope_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReminderRequest:
+    application_id: str
+    customer_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class LimitRelease:
+    application_id: str
+
+
+@dataclass(frozen=True)
+class DisbursementRequest:
+    application_id: str
+    customer_id: str
+    offer: Offer
+    pix_key: str | None  # an ops correction; by default the customer's CPF key
+    steps: list[StepRecord]
+
+
+@dataclass(frozen=True)
+class DisbursementStarted:
+    end_to_end_id: str
+    ledger_key: str
+
+
+@dataclass(frozen=True)
+class LedgerReversal:
+    application_id: str
+    ledger_key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DisbursementCompletion:
+    application_id: str
+    offer: Offer
+    end_to_end_id: str
+    steps: list[StepRecord]
+
+
+class OriginationActivities:
+    def __init__(
+        self,
+        session_maker: async_sessionmaker[AsyncSession],
+        credit_bureau: CreditBureauClient,
+        ecm: EcmClient,
+        esignature: ESignatureClient,
+        pix: PixClient,
+    ) -> None:
+        self._sessions = session_maker
+        self._bureau = credit_bureau
+        self._ecm = ecm
+        self._esignature = esignature
+        self._pix = pix
+
+    async def _application(self, session: AsyncSession, application_id: str) -> LoanApplication:
+        application = await session.get(LoanApplication, uuid.UUID(application_id), with_for_update=True)
+        if application is None:
+            raise ApplicationError(f"application {application_id} does not exist", type="ApplicationNotFound", non_retryable=True)
+        return application
+
+    async def _customer(self, session: AsyncSession, customer_id: str) -> Customer:
+        customer = await session.get(Customer, uuid.UUID(customer_id))
+        if customer is None:
+            raise ApplicationError(f"customer {customer_id} does not exist", type="CustomerNotFound", non_retryable=True)
+        return customer
+
+    @activity.defn
+    async def start_analysis(self, request: AnalysisRequest) -> ApplicantProfile:
+        """Mark the application `analyzing` and load what eligibility and the policy need."""
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, request.application_id)
+            customer = await self._customer(session, request.customer_id)
+            others = await session.scalar(
+                select(func.count())
+                .select_from(LoanApplication)
+                .where(
+                    LoanApplication.customer_id == customer.id,
+                    LoanApplication.id != application.id,
+                    LoanApplication.status.in_(OPEN_STATUSES),
+                )
+            )
+            exposure = await session.scalar(
+                select(func.coalesce(func.sum(LoanApplication.amount), 0)).where(
+                    LoanApplication.customer_id == customer.id,
+                    LoanApplication.id != application.id,
+                    LoanApplication.status.in_((*OPEN_STATUSES[4:], "disbursed")),
+                )
+            )
+            if application.status == "submitted":
+                application.status = "analyzing"
+                record_event(session, "loan.analyzing", request.application_id, {"application_id": request.application_id})
+            return ApplicantProfile(
+                customer_status=customer.status,
+                monthly_income=customer.monthly_income,
+                other_open_applications=int(others or 0),
+                outstanding_exposure=Decimal(exposure or 0),
+            )
+
+    @activity.defn
+    async def fetch_credit_report(self, request: CreditReportRequest) -> CreditReportSummary:
+        async with self._sessions() as session:
+            cpf = (await self._customer(session, request.customer_id)).cpf
+        with provider_call():
+            report = await self._bureau.fetch_credit_report(cpf)
+        return CreditReportSummary(
+            score=report.score,
+            negative_records=len(report.negative_records),
+            income_estimate=report.estimated_monthly_income,
+        )
+
+    @activity.defn
+    async def record_status(self, change: StatusChange) -> None:
+        """The read model's new status and its outbox event, in one transaction."""
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, change.application_id)
+            application.status = change.status
+            application.steps = _steps_json(change.steps)
+            if change.offer is not None:
+                application.offer = _offer_json(change.offer)
+                application.monthly_rate = change.offer.monthly_rate
+            if change.risk_band is not None:
+                application.risk_band = change.risk_band
+            if change.reserve_amount is not None:
+                application.reserved_amount = change.reserve_amount
+            application.failed_step = change.failed_step
+            application.status_reason = change.reason
+            record_event(
+                session,
+                f"loan.{change.status}",
+                change.application_id,
+                {
+                    "application_id": change.application_id,
+                    "customer_id": change.customer_id,
+                    "status": change.status,
+                    "failed_step": change.failed_step,
+                    "reason": change.reason,
+                },
+            )
+
+    @activity.defn
+    async def release_limit(self, release: LimitRelease) -> None:
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, release.application_id)
+            if application.reserved_amount:
+                application.reserved_amount = Decimal("0")
+                record_event(session, "loan.limit_released", release.application_id, {"application_id": release.application_id})
+
+    @activity.defn
+    async def prepare_contract(self, request: ContractRequest) -> ContractSent:
+        """Render the CCB, store it in the ECM, send it for signature, and record all of it."""
+        offer = request.offer
+        async with self._sessions() as session:
+            customer = await self._customer(session, request.customer_id)
+            name, email, cpf = customer.name, customer.email, customer.cpf
+        ccb = CcbTerms(
+            contract_number=f"CCB-{request.application_id[:8].upper()}",
+            borrower_name=name,
+            borrower_cpf_masked=mask_cpf(cpf),
+            lender_name=LENDER_NAME,
+            issue_date=offer.release_date,
+            amount=offer.amount,
+            amount_financed=offer.amount_financed,
+            amount_released=offer.amount_released,
+            iof_total=offer.iof_total,
+            fees_total=offer.fees_total,
+            monthly_rate=offer.monthly_rate,
+            cet_monthly=offer.cet_monthly,
+            cet_annual=offer.cet_annual,
+            total_payable=offer.total_payable,
+            amortization=offer.amortization,
+            installments=tuple(CcbInstallment(i.number, i.due_date, i.payment) for i in offer.installments),
+        )
+        pdf = render_pdf(ccb_lines(ccb))
+        with provider_call():
+            stored = await self._ecm.store_document(
+                pdf,
+                filename=f"ccb-{request.application_id}.pdf",
+                content_type="application/pdf",
+                metadata={"application_id": request.application_id, "kind": "ccb"},
+                idempotency_key=f"{request.application_id}:contract:ecm",
+            )
+            envelope = await self._esignature.create_envelope(
+                document=pdf,
+                document_name=f"CCB {ccb.contract_number}",
+                signers=[SignerRequest(name=name, email=email, cpf=cpf)],
+                external_reference=request.application_id,
+                idempotency_key=f"{request.application_id}:contract:envelope",
+            )
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, request.application_id)
+            document = await session.scalar(select(Document).where(Document.ecm_document_id == stored.document_id))
+            if document is None:
+                document = Document(
+                    id=uuid.uuid4(),
+                    customer_id=uuid.UUID(request.customer_id),
+                    application_id=application.id,
+                    document_type="contract",
+                    ecm_document_id=stored.document_id,
+                    sha256=stored.sha256,
+                    content_type="application/pdf",
+                    size_bytes=stored.size_bytes,
+                    status="validated",
+                )
+                session.add(document)
+                await session.flush()
+            if await session.get(SignatureEnvelope, envelope.envelope_id) is None:
+                session.add(SignatureEnvelope(envelope_id=envelope.envelope_id, application_id=application.id, document_id=document.id))
+                application.status = "contract_sent"
+                application.steps = _steps_json(request.steps)
+                record_event(
+                    session,
+                    "loan.contract_sent",
+                    request.application_id,
+                    {"application_id": request.application_id, "envelope_id": envelope.envelope_id, "sha256": stored.sha256},
+                )
+        return ContractSent(
+            document_id=str(document.id),
+            ecm_document_id=stored.document_id,
+            sha256=stored.sha256,
+            envelope_id=envelope.envelope_id,
+            signing_url=envelope.signers[0].signing_url,
+        )
+
+    @activity.defn
+    async def void_envelope(self, request: VoidEnvelopeRequest) -> None:
+        with provider_call():
+            try:
+                await self._esignature.void_envelope(request.envelope_id, reason=request.reason)
+            except EnvelopeNotVoidable:
+                pass  # already voided, signed or expired at the provider: nothing left to undo
+        async with self._sessions() as session, session.begin():
+            envelope = await session.get(SignatureEnvelope, request.envelope_id, with_for_update=True)
+            if envelope is not None and envelope.status == "sent":
+                envelope.status = "voided"
+                record_event(session, "loan.envelope_voided", request.application_id, {"envelope_id": request.envelope_id})
+
+    @activity.defn
+    async def remind(self, request: ReminderRequest) -> None:
+        async with self._sessions() as session, session.begin():
+            record_event(
+                session,
+                f"loan.reminder.{request.kind}",
+                request.application_id,
+                {"application_id": request.application_id, "customer_id": request.customer_id, "kind": request.kind},
+            )
+
+    @activity.defn
+    async def disburse(self, request: DisbursementRequest) -> DisbursementStarted:
+        """Post the disbursement entry, then send the PIX under the application's idempotency key."""
+        offer = request.offer
+        application_id = uuid.UUID(request.application_id)
+        ledger_key = disbursement_ledger_key(request.application_id)
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, request.application_id)
+            customer = await self._customer(session, request.customer_id)
+            pix_key = request.pix_key or customer.cpf
+            await ledger.post_entry(
+                session,
+                idempotency_key=ledger_key,
+                application_id=application_id,
+                kind="disbursement",
+                description=f"Disbursement of loan {request.application_id}",
+                postings=[
+                    ledger.Posting(ledger.LOANS_RECEIVABLE, debit=offer.amount_financed),
+                    ledger.Posting(ledger.PIX_SETTLEMENT, credit=offer.amount_released),
+                    ledger.Posting(ledger.IOF_PAYABLE, credit=offer.iof_total),
+                    ledger.Posting(ledger.FEE_INCOME, credit=offer.fees_total),
+                ],
+            )
+            if application.status == "contract_sent":
+                record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
+            application.status = "disbursing"
+            application.steps = _steps_json(request.steps)
+            record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
+        with provider_call():
+            payout = await self._pix.create_payout(
+                amount=offer.amount_released,
+                destination=PixKeyDestination(pix_key=pix_key),
+                idempotency_key=f"{request.application_id}:payout",
+                external_reference=request.application_id,
+                description=f"Emprestimo {request.application_id[:8]}",
+            )
+        return DisbursementStarted(end_to_end_id=payout.end_to_end_id, ledger_key=ledger_key)
+
+    @activity.defn
+    async def reverse_disbursement(self, reversal: LedgerReversal) -> None:
+        async with self._sessions() as session, session.begin():
+            entry = await ledger.reverse_entry(session, idempotency_key=reversal.ledger_key, reason=reversal.reason)
+            if entry is not None:
+                record_event(session, "loan.disbursement_reversed", reversal.application_id, {"application_id": reversal.application_id})
+
+    @activity.defn
+    async def complete_disbursement(self, completion: DisbursementCompletion) -> None:
+        """The schedule becomes installments, the application `disbursed`, in one transaction."""
+        async with self._sessions() as session, session.begin():
+            application = await self._application(session, completion.application_id)
+            existing = await session.scalar(
+                select(func.count()).select_from(Installment).where(Installment.application_id == application.id)
+            )
+            if not existing:
+                session.add_all(
+                    Installment(
+                        application_id=application.id,
+                        number=i.number,
+                        due_date=i.due_date,
+                        payment=i.payment,
+                        interest=i.interest,
+                        amortization=i.amortization,
+                        balance=i.balance,
+                    )
+                    for i in completion.offer.installments
+                )
+            if application.status != "disbursed":
+                application.status = "disbursed"
+                application.reserved_amount = Decimal("0")
+                application.steps = _steps_json(completion.steps)
+                record_event(
+                    session,
+                    "loan.disbursed",
+                    completion.application_id,
+                    {
+                        "application_id": completion.application_id,
+                        "amount_released": str(completion.offer.amount_released),
+                        "end_to_end_id": completion.end_to_end_id,
+                    },
+                )

@@ -1,0 +1,627 @@
+"""Loan origination: `loan-{application_id}`.
+
+eligibility → credit analysis (bureau score, affordability, exposure, policy bands) → manual review
+by ops when the policy says so (maker-checker) → offer priced by the credit kernel, accepted through
+an Update before it expires → CCB stored in the ECM and sent for eSignature, with reminders and an
+expiry → disbursement by PIX (ledger entry, payout with an idempotency key, wait for settlement)
+→ servicing starts, the application is `disbursed`.
+
+Every step with an undo registers it; a failure or a cancellation runs them in reverse, shielded
+from cancellation, and the terminal state records which step failed and what was undone. Steps
+listed as fixable in the policy pause for an ops retry instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from activities.origination import (
+        AnalysisRequest,
+        ContractRequest,
+        CreditReportRequest,
+        DisbursementCompletion,
+        DisbursementRequest,
+        LedgerReversal,
+        LimitRelease,
+        OriginationActivities,
+        ReminderRequest,
+        StatusChange,
+        VoidEnvelopeRequest,
+        disbursement_ledger_key,
+    )
+    from domain.credit import Amortization, InvalidLoanTerms, LoanTerms, simulate
+    from domain.credit.due_dates import add_months
+    from domain.credit_policy import CreditAssessmentInput, affordable, decide_credit
+    from workflows import business_metrics
+    from workflows.activity_options import COMPENSATION, DATABASE_WRITE, PROVIDER_CALL
+    from workflows.onboarding import ProviderEvent
+    from workflows.origination_types import (
+        CANCELLABLE_STATUSES,
+        TERMINAL_STATUSES,
+        AcceptOffer,
+        ApplicationState,
+        ApplicationStatus,
+        CancellationAccepted,
+        CancellationRequest,
+        LoanApplicationInput,
+        LoanApplicationResult,
+        Offer,
+        OfferAccepted,
+        OfferInstallment,
+        OriginationPolicy,
+        ReviewDecision,
+        ReviewRecorded,
+        StepRecord,
+        StepRetry,
+        StepRetryAccepted,
+    )
+    from workflows.search_attributes import CUSTOMER_ID, FAILED_STEP, LOAN_AMOUNT, LOAN_STATUS, RISK_BAND
+    from workflows.servicing import ServicingInput, ServicingWorkflow, servicing_workflow_id
+
+T = TypeVar("T")
+
+
+class ApplicationEnded(Exception):
+    """Raised inside the workflow to leave the journey for a terminal status."""
+
+    def __init__(self, status: ApplicationStatus, reason: str, failed_step: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.failed_step = failed_step
+
+
+def _refusal_type(err: ActivityError) -> str | None:
+    """The type of a business refusal (a non-retryable application error), or None."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.type or "refused"
+    return None
+
+
+@workflow.defn
+class LoanOriginationWorkflow:
+    @workflow.init
+    def __init__(self, application: LoanApplicationInput) -> None:
+        self._input = application
+        self._payout_requested = False
+        self._status: ApplicationStatus = "submitted"
+        self._offer: Offer | None = None
+        self._accepted: OfferAccepted | None = None
+        self._steps: list[StepRecord] = []
+        self._compensations: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        self._compensated: list[str] = []
+        self._failed_step: str | None = None
+        self._reason: str | None = None
+        self._paused_step: str | None = None
+        self._retry: StepRetry | None = None
+        self._corrections: dict[str, str] = {}
+        self._cancel: CancellationRequest | None = None
+        self._review: ReviewDecision | None = None
+        self._last_actor: str = application.customer_id
+        self._signature: ProviderEvent | None = None
+        self._payout: ProviderEvent | None = None
+        self._seen_events: set[str] = set()
+
+    # --- Queries, signals and updates -------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> ApplicationState:
+        return ApplicationState(
+            application_id=self._input.application_id,
+            status=self._status,
+            offer=self._offer,
+            steps=list(self._steps),
+            failed_step=self._failed_step,
+            paused_step=self._paused_step,
+            compensations=list(self._compensated),
+            reason=self._reason,
+        )
+
+    @workflow.update
+    async def accept_offer(self, request: AcceptOffer) -> OfferAccepted:
+        self._accepted = OfferAccepted(offer=self._offer, accepted_at=workflow.now())  # type: ignore[arg-type]
+        self._last_actor = request.accepted_by
+        return self._accepted
+
+    @accept_offer.validator
+    def _validate_accept_offer(self, request: AcceptOffer) -> None:
+        if self._status != "offer_ready" or self._offer is None or self._accepted is not None:
+            raise ApplicationError(f"no open offer (status {self._status})", type="OfferNotOpen")
+        if request.offer_id != self._offer.offer_id:
+            raise ApplicationError("the offer changed; review the current one", type="OfferChanged")
+        if workflow.now() >= self._offer.expires_at:
+            raise ApplicationError("the offer has expired", type="OfferExpired")
+        if self._cancel is not None:
+            raise ApplicationError("the application is being cancelled", type="OfferNotOpen")
+
+    @workflow.update
+    async def request_cancellation(self, request: CancellationRequest) -> CancellationAccepted:
+        status = self._status
+        self._cancel = request
+        self._last_actor = request.requested_by
+        return CancellationAccepted(status_when_requested=status)
+
+    @request_cancellation.validator
+    def _validate_cancellation(self, request: CancellationRequest) -> None:
+        if self._status not in CANCELLABLE_STATUSES or self._payout_requested:
+            raise ApplicationError(
+                f"an application cannot be cancelled once it is {self._status}", type="NotCancellable"
+            )
+
+    @workflow.update
+    async def decide_review(self, decision: ReviewDecision) -> ReviewRecorded:
+        self._review = decision
+        self._last_actor = decision.reviewer
+        return ReviewRecorded(reviewer=decision.reviewer, approve=decision.approve)
+
+    @decide_review.validator
+    def _validate_review(self, decision: ReviewDecision) -> None:
+        if self._status != "manual_review" or self._review is not None:
+            raise ApplicationError(f"the application is not in manual review ({self._status})", type="NotInReview")
+        if decision.reviewer == self._last_actor:
+            raise ApplicationError(
+                "maker-checker: the reviewer must not be who last acted on the application", type="MakerChecker"
+            )
+        if not decision.reason.strip():
+            raise ApplicationError("a review decision needs a reason", type="ReasonRequired")
+
+    @workflow.update
+    async def retry_step(self, retry: StepRetry) -> StepRetryAccepted:
+        step = self._paused_step or ""
+        self._retry = retry
+        self._last_actor = retry.operator
+        return StepRetryAccepted(step=step)
+
+    @retry_step.validator
+    def _validate_retry(self, retry: StepRetry) -> None:
+        if self._paused_step is None or self._retry is not None:
+            raise ApplicationError("no step is paused", type="NothingToRetry")
+
+    @workflow.signal
+    def signature_event(self, event: ProviderEvent) -> None:
+        if event.event_id not in self._seen_events:
+            self._seen_events.add(event.event_id)
+            self._signature = event
+
+    @workflow.signal
+    def payout_event(self, event: ProviderEvent) -> None:
+        if event.event_id not in self._seen_events:
+            self._seen_events.add(event.event_id)
+            self._payout = event
+
+    # --- The journey ------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, application: LoanApplicationInput) -> LoanApplicationResult:
+        workflow.upsert_search_attributes(
+            [
+                LOAN_STATUS.value_set(self._status),
+                CUSTOMER_ID.value_set(application.customer_id),
+                LOAN_AMOUNT.value_set(float(application.amount)),  # a search attribute, never money math
+            ]
+        )
+        business_metrics.count(business_metrics.APPLICATIONS_STARTED)
+        try:
+            await self._journey(application)
+        except ApplicationEnded as ended:
+            await self._end(ended.status, ended.reason, ended.failed_step)
+        except (asyncio.CancelledError, ActivityError) as err:
+            if not is_cancelled_exception(err):
+                raise
+            # Cancelled from the Temporal UI or the API (while waiting, or while an activity ran and
+            # was cancelled with the workflow): undo, record, then report the cancellation.
+            await self._end("cancelled", "workflow_cancelled", None)
+            raise
+        return LoanApplicationResult(
+            application_id=application.application_id,
+            status=self._status,
+            reason=self._reason,
+            failed_step=self._failed_step,
+            compensations=list(self._compensated),
+        )
+
+    async def _journey(self, application: LoanApplicationInput) -> None:
+        policy = application.policy
+        # 1. Eligibility: the customer is active, has no other open application, asks within limits.
+        profile = await self._step(
+            "eligibility",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.start_analysis,
+                AnalysisRequest(application.application_id, application.customer_id),
+                **DATABASE_WRITE,
+            ),
+        )
+        self._status = "analyzing"
+        self._set_status_attribute()
+        problems: list[str] = []
+        if profile.customer_status != "active":
+            problems.append("customer_not_active")
+        if profile.other_open_applications:
+            problems.append("another_application_open")
+        limits = policy.limits
+        if not (limits.min_amount <= application.amount <= limits.max_amount):
+            problems.append("amount_outside_product_limits")
+        if not (limits.min_term_months <= application.term_months <= limits.max_term_months):
+            problems.append("term_outside_product_limits")
+        if problems:
+            self._record("eligibility", "declined", ",".join(problems))
+            raise ApplicationEnded("declined", ",".join(problems))
+        self._record("eligibility", "passed")
+
+        # 2. Credit analysis: the bureau answers, the policy decides inside the workflow.
+        report = await self._step(
+            "credit_analysis",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.fetch_credit_report,
+                CreditReportRequest(application.application_id, application.customer_id),
+                **PROVIDER_CALL,
+            ),
+        )
+        decision = decide_credit(
+            CreditAssessmentInput(
+                score=report.score,
+                negative_records=report.negative_records,
+                monthly_income=profile.monthly_income,
+                requested_amount=application.amount,
+                outstanding_exposure=profile.outstanding_exposure,
+            ),
+            policy.credit,
+        )
+        if decision.outcome == "decline":
+            self._record("credit_analysis", "declined", ",".join(decision.reasons))
+            raise ApplicationEnded("declined", ",".join(decision.reasons))
+        assert decision.risk_band is not None and decision.monthly_rate is not None
+        workflow.upsert_search_attributes([RISK_BAND.value_set(decision.risk_band)])
+        offer = self._price(application, decision.risk_band, decision.monthly_rate)
+        if not affordable(max(i.payment for i in offer.installments), profile.monthly_income, policy.credit):
+            self._record("credit_analysis", "declined", "affordability")
+            raise ApplicationEnded("declined", "affordability")
+        self._record("credit_analysis", decision.outcome, ",".join(decision.reasons) or None)
+        if decision.outcome == "approve":
+            business_metrics.count(business_metrics.APPLICATIONS_APPROVED)
+        self._raise_if_cancelled()  # cancelled during the analysis: no review, no offer
+
+        # 3. Manual review when the policy asks for one.
+        if decision.outcome == "manual_review":
+            business_metrics.count(business_metrics.APPLICATIONS_SENT_TO_REVIEW)
+            await self._manual_review(application)
+            offer = self._price(application, decision.risk_band, decision.monthly_rate)
+
+        # 4. Offer, accepted through the accept_offer Update before it expires.
+        self._offer = offer
+        await self._change_status("offer_ready", offer=offer, risk_band=decision.risk_band)
+        if not await self._wait(lambda: self._accepted is not None, offer.expires_at - workflow.now()):
+            self._record("offer", "expired")
+            raise ApplicationEnded("expired", "offer_expired")
+        self._record("offer", "accepted", f"by {self._last_actor}")
+        await self._change_status("offer_accepted", offer=offer, reserve_amount=offer.amount_financed)
+        self._register_compensation(
+            "release_limit",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.release_limit, LimitRelease(application.application_id), **COMPENSATION
+            ),
+        )
+
+        # 5. Contract: the CCB in the ECM, sent for eSignature; reminders; expiry voids the envelope.
+        self._raise_if_cancelled()
+        contract = await self._step(
+            "contract",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.prepare_contract,
+                ContractRequest(application.application_id, application.customer_id, offer, self._steps_snapshot()),
+                **PROVIDER_CALL,
+            ),
+        )
+        self._status = "contract_sent"
+        self._set_status_attribute()
+        self._record("contract", "sent", contract.envelope_id)
+        self._register_compensation(
+            "void_envelope",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.void_envelope,
+                VoidEnvelopeRequest(application.application_id, contract.envelope_id, self._reason or "cancelled"),
+                **COMPENSATION,
+            ),
+        )
+        signature_deadline = workflow.now() + policy.signature_ttl
+        while self._signature is None:
+            remaining = signature_deadline - workflow.now()
+            if remaining <= timedelta(0):
+                self._record("signature", "expired")
+                raise ApplicationEnded("expired", "signature_expired")
+            if not await self._wait(lambda: self._signature is not None, min(remaining, policy.signature_reminder_every)):
+                if workflow.now() < signature_deadline:
+                    await workflow.execute_activity_method(
+                        OriginationActivities.remind,
+                        ReminderRequest(application.application_id, application.customer_id, "signature_pending"),
+                        **DATABASE_WRITE,
+                    )
+        signature = self._signature
+        if signature.type.endswith("declined"):
+            self._record("signature", "declined")
+            raise ApplicationEnded("cancelled", "signature_declined")
+        if signature.type.endswith("expired"):
+            self._record("signature", "expired")
+            raise ApplicationEnded("expired", "signature_expired")
+        self._compensations = [(n, c) for n, c in self._compensations if n != "void_envelope"]  # signed: nothing to void
+        self._status = "signed"
+        self._record("signature", "signed")
+        self._raise_if_cancelled()
+
+        # 6-7. From the payout request on, money may be moving: a cancellation no longer undoes it.
+        payout = asyncio.ensure_future(self._disburse(application, offer))
+        while not payout.done():
+            try:
+                await asyncio.shield(payout)
+            except asyncio.CancelledError:
+                if not payout.done():
+                    self._record("cancellation", "refused", "the payout is in flight")
+        payout.result()
+
+    async def _disburse(self, application: LoanApplicationInput, offer: Offer) -> None:
+        policy = application.policy
+        self._payout_requested = True
+        # The entry is posted before the payout is sent, so the undo is registered before the step:
+        # a refused or failed payout reverses it too (a reversal of an entry never posted is a no-op).
+        self._register_compensation(
+            "reverse_ledger",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.reverse_disbursement,
+                LedgerReversal(
+                    application.application_id,
+                    disbursement_ledger_key(application.application_id),
+                    self._reason or "payout failed",
+                ),
+                **COMPENSATION,
+            ),
+        )
+        disbursement = await self._step(
+            "disbursement",
+            lambda: workflow.execute_activity_method(
+                OriginationActivities.disburse,
+                DisbursementRequest(
+                    application.application_id,
+                    application.customer_id,
+                    offer,
+                    self._corrections.get("pix_key"),
+                    self._steps_snapshot(),
+                ),
+                **PROVIDER_CALL,
+            ),
+        )
+        self._status = "disbursing"
+        self._set_status_attribute()
+        self._record("disbursement", "requested", disbursement.end_to_end_id)
+        if not await self._wait(lambda: self._payout is not None, policy.payout_settlement_timeout, cancellable=False):
+            self._record("disbursement", "unsettled")
+            raise ApplicationEnded("failed", "payout_not_settled", "disbursement")
+        assert self._payout is not None
+        if not self._payout.type.endswith("settled"):
+            self._record("disbursement", "failed", str(self._payout.data.get("failure_reason", "")) or None)
+            raise ApplicationEnded("failed", "payout_failed", "disbursement")
+        self._compensations.clear()  # the money is out: from here the loan lives in servicing
+        self._record("disbursement", "settled", disbursement.end_to_end_id)
+
+        # 7. Servicing as a workflow of its own, then `disbursed`.
+        await workflow.execute_activity_method(
+            OriginationActivities.complete_disbursement,
+            DisbursementCompletion(application.application_id, offer, disbursement.end_to_end_id, self._steps_snapshot()),
+            **DATABASE_WRITE,
+        )
+        await workflow.start_child_workflow(
+            ServicingWorkflow.run,
+            ServicingInput.from_offer(
+                application.application_id, application.customer_id, offer, charge_lead=policy.servicing_charge_lead
+            ),
+            id=servicing_workflow_id(application.application_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        self._status = "disbursed"
+        self._set_status_attribute()
+        business_metrics.count(business_metrics.APPLICATIONS_DISBURSED)
+        business_metrics.count_disbursed(offer.amount_released)
+
+    # --- Steps, pauses, waits ---------------------------------------------------------------
+
+    async def _step(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a step's activity; a refusal or a fixable step's failure is handled here."""
+        while True:
+            self._raise_if_cancelled()
+            try:
+                return await call()
+            except ActivityError as err:
+                if is_cancelled_exception(err):
+                    raise  # the workflow is being cancelled: not a failure of the step
+                refusal = _refusal_type(err)
+                if refusal is not None:
+                    self._record(name, "refused", refusal)
+                    raise ApplicationEnded("failed", f"{name}_refused:{refusal}", name) from err
+                if name not in self._input_policy.fixable_steps:
+                    self._record(name, "failed", str(err.cause or err))
+                    raise ApplicationEnded("failed", f"{name}_failed", name) from err
+                await self._pause(name, str(err.cause or err))
+
+    async def _pause(self, step: str, error: str) -> None:
+        self._paused_step = step
+        self._record(step, "paused", error)
+        workflow.upsert_search_attributes([FAILED_STEP.value_set(step)])
+        await self._change_status(self._status, failed_step=step, reason=f"paused: {error}"[:500])
+        await workflow.wait_condition(lambda: self._retry is not None or self._cancel is not None)
+        self._raise_if_cancelled()
+        assert self._retry is not None
+        self._record(step, "retried", f"by {self._retry.operator}")
+        self._corrections.update(self._retry.corrections)
+        self._retry = None
+        self._paused_step = None
+        workflow.upsert_search_attributes([FAILED_STEP.value_unset()])
+
+    async def _manual_review(self, application: LoanApplicationInput) -> None:
+        policy = application.policy
+        await self._change_status("manual_review")
+        entered = workflow.now()
+        if not await self._wait(lambda: self._review is not None, policy.review_escalate_after):
+            self._record("manual_review", "escalated")
+            await workflow.execute_activity_method(
+                OriginationActivities.remind,
+                ReminderRequest(application.application_id, application.customer_id, "review_escalated"),
+                **DATABASE_WRITE,
+            )
+            remaining = entered + policy.review_decline_after - workflow.now()
+            if not await self._wait(lambda: self._review is not None, remaining):
+                self._record("manual_review", "timed_out")
+                raise ApplicationEnded("declined", "review_sla_exceeded")
+        assert self._review is not None
+        outcome = "approved" if self._review.approve else "rejected"
+        self._record("manual_review", outcome, f"{self._review.reviewer}: {self._review.reason}")
+        if not self._review.approve:
+            raise ApplicationEnded("declined", f"manual_review_rejected: {self._review.reason}"[:500])
+        self._status = "analyzing"
+
+    async def _wait(self, condition: Callable[[], bool], timeout: timedelta, *, cancellable: bool = True) -> bool:
+        """Wait for `condition` up to `timeout`; False on timeout. A cancellation request ends the journey."""
+        if timeout <= timedelta(0):
+            return condition()
+        try:
+            await workflow.wait_condition(
+                lambda: condition() or (cancellable and self._cancel is not None), timeout=timeout
+            )
+        except TimeoutError:
+            return False
+        if cancellable:
+            self._raise_if_cancelled()
+        return True
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancel is not None and not self._payout_requested:
+            self._record("cancellation", "requested", f"by {self._cancel.requested_by}: {self._cancel.reason}")
+            raise ApplicationEnded("cancelled", self._cancel.reason)
+
+    # --- Pricing ----------------------------------------------------------------------------
+
+    def _price(self, application: LoanApplicationInput, risk_band: str, monthly_rate: Decimal) -> Offer:
+        release = workflow.now().date()
+        terms = LoanTerms(
+            amount=application.amount,
+            term_months=application.term_months,
+            monthly_rate=monthly_rate,
+            amortization=Amortization(application.amortization),
+            release_date=release,
+            first_due_date=add_months(release, 1),
+        )
+        try:
+            simulation = simulate(terms)
+        except InvalidLoanTerms as exc:
+            raise ApplicationEnded("declined", f"unpriceable_terms: {exc}"[:500]) from exc
+        return Offer(
+            offer_id=str(workflow.uuid4()),
+            amount=application.amount,
+            term_months=application.term_months,
+            amortization=application.amortization,
+            monthly_rate=monthly_rate,
+            risk_band=risk_band,
+            release_date=release,
+            first_due_date=terms.first_due_date,
+            amount_financed=simulation.amount_financed,
+            amount_released=simulation.amount_released,
+            iof_total=simulation.iof.total,
+            fees_total=simulation.fees_total,
+            total_payable=simulation.total_payable,
+            cet_monthly=simulation.cet.monthly,
+            cet_annual=simulation.cet.annual,
+            iof_table_version=simulation.assumptions.iof_table_version,
+            installments=[
+                OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
+                for i in simulation.installments
+            ],
+            expires_at=workflow.now() + application.policy.offer_ttl,
+        )
+
+    # --- Status, steps, compensation --------------------------------------------------------
+
+    @property
+    def _input_policy(self) -> OriginationPolicy:
+        return self._input.policy
+
+    def _record(self, step: str, outcome: str, detail: str | None = None) -> None:
+        self._steps.append(StepRecord(step=step, outcome=outcome, at=workflow.now(), detail=detail))
+
+    def _steps_snapshot(self) -> list[StepRecord]:
+        return list(self._steps)
+
+    def _set_status_attribute(self) -> None:
+        workflow.upsert_search_attributes([LOAN_STATUS.value_set(self._status)])
+
+    async def _change_status(
+        self,
+        status: ApplicationStatus,
+        *,
+        offer: Offer | None = None,
+        risk_band: str | None = None,
+        failed_step: str | None = None,
+        reason: str | None = None,
+        reserve_amount: Decimal | None = None,
+    ) -> None:
+        self._status = status
+        self._set_status_attribute()
+        await workflow.execute_activity_method(
+            OriginationActivities.record_status,
+            StatusChange(
+                application_id=self._input.application_id,
+                customer_id=self._input.customer_id,
+                status=status,
+                steps=self._steps_snapshot(),
+                offer=offer,
+                risk_band=risk_band,
+                failed_step=failed_step,
+                reason=reason,
+                reserve_amount=reserve_amount,
+            ),
+            **DATABASE_WRITE,
+        )
+
+    def _register_compensation(self, name: str, undo: Callable[[], Awaitable[Any]]) -> None:
+        self._compensations.append((name, undo))
+
+    async def _compensate(self) -> None:
+        for name, undo in reversed(self._compensations):
+            try:
+                await undo()
+                business_metrics.count(business_metrics.COMPENSATIONS, step=name)
+                self._compensated.append(name)
+                self._record("compensation", name)
+            except ActivityError as err:  # record and go on: one failed undo must not stop the others
+                self._record("compensation", f"{name}_failed", str(err.cause or err))
+        self._compensations.clear()
+
+    async def _end(self, status: ApplicationStatus, reason: str, failed_step: str | None) -> None:
+        """Run the compensations shielded from cancellation, then record the terminal status."""
+        assert status in TERMINAL_STATUSES
+        if status == "declined":
+            business_metrics.count(business_metrics.APPLICATIONS_DECLINED)
+        elif status == "failed":
+            business_metrics.count(business_metrics.APPLICATIONS_FAILED, step=failed_step or "unknown")
+        self._reason = reason
+        self._failed_step = failed_step
+        if failed_step:
+            workflow.upsert_search_attributes([FAILED_STEP.value_set(failed_step)])
+        self._paused_step = None
+        task = asyncio.ensure_future(self._compensate_and_record(status, reason, failed_step))
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                continue  # a second cancellation must not interrupt the undo
+        task.result()
+
+    async def _compensate_and_record(self, status: ApplicationStatus, reason: str, failed_step: str | None) -> None:
+        await self._compensate()
+        await self._change_status(status, failed_step=failed_step, reason=reason[:500])

@@ -1,0 +1,9 @@
+"""The custom search attributes ops filter on in the Temporal UI (registered by `lendflow services up`)."""
+
+from temporalio.common import SearchAttributeKey
+
+LOAN_STATUS = SearchAttributeKey.for_keyword("LoanStatus")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+LOAN_AMOUNT = SearchAttributeKey.for_float("LoanAmount")
+RISK_BAND = SearchAttributeKey.for_keyword("RiskBand")
+FAILED_STEP = SearchAttributeKey.for_keyword("FailedStep")

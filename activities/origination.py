@@ -331,7 +331,14 @@ class OriginationActivities:
                 session.add(document)
                 await session.flush()
             if await session.get(SignatureEnvelope, envelope.envelope_id) is None:
-                session.add(SignatureEnvelope(envelope_id=envelope.envelope_id, application_id=application.id, document_id=document.id))
+                session.add(
+                    SignatureEnvelope(
+                        envelope_id=envelope.envelope_id,
+                        application_id=application.id,
+                        document_id=document.id,
+                        signing_url=envelope.signers[0].signing_url,
+                    )
+                )
                 application.status = "contract_sent"
                 application.steps = _steps_json(request.steps)
                 record_event(
@@ -426,16 +433,7 @@ class OriginationActivities:
             )
             if not existing:
                 session.add_all(
-                    Installment(
-                        application_id=application.id,
-                        number=i.number,
-                        due_date=i.due_date,
-                        payment=i.payment,
-                        interest=i.interest,
-                        amortization=i.amortization,
-                        balance=i.balance,
-                    )
-                    for i in completion.offer.installments
+                    Installment(application_id=application.id, **asdict(i)) for i in completion.offer.installments
                 )
             if application.status != "disbursed":
                 application.status = "disbursed"

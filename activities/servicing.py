@@ -126,6 +126,8 @@ class ServicingActivities:
                         application_id=loan_id,
                         installment_number=request.installment_number,
                         amount=request.amount,
+                        br_code=charge.br_code,
+                        payment_url=charge.payment_url,
                     )
                 )
                 record_event(

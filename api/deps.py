@@ -5,17 +5,25 @@ Handlers take these through the `Annotated` aliases below, never by building cli
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
+import structlog
 from confluent_kafka.admin import AdminClient
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.problems import ServiceUnavailable
+from api.repositories import operators
+from api.security import InvalidToken, SessionStore, customer_tokens, operator_tokens
+from integrations.factory import ProviderClients
 from lendflow.settings import Settings
+from pipeline.intake import EventProducer
 
 
 @dataclass
@@ -26,6 +34,10 @@ class Resources:
     redis: aioredis.Redis
     kafka_admin: AdminClient
     temporal: Client
+    # The provider clients (ECM for documents) and the producer of lending.incoming (webhooks,
+    # documents); built in lifespan, closed on shutdown.
+    providers: ProviderClients | None = None
+    events: EventProducer | None = None
 
 
 def get_resources(request: Request) -> Resources:
@@ -50,3 +62,92 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+
+
+def get_providers(resources: ResourcesDep) -> ProviderClients:
+    if resources.providers is None:  # pragma: no cover - lifespan always builds them
+        raise RuntimeError("the provider clients were not built")
+    return resources.providers
+
+
+def get_events(resources: ResourcesDep) -> EventProducer:
+    if resources.events is None:  # pragma: no cover - lifespan always builds it
+        raise RuntimeError("the event producer was not built")
+    return resources.events
+
+
+ProvidersDep = Annotated[ProviderClients, Depends(get_providers)]
+EventProducerDep = Annotated[EventProducer, Depends(get_events)]
+
+
+# --- Who is calling ----------------------------------------------------------------------------
+
+customer_bearer = HTTPBearer(
+    scheme_name="CustomerToken",
+    description="A customer's access token from `POST /v1/auth/token` (JWT, 15 minutes).",
+    auto_error=False,
+)
+operator_bearer = HTTPBearer(
+    scheme_name="OperatorToken",
+    description="An operator's access token from `POST /v1/ops/auth/token` (JWT, role `ops`).",
+    auto_error=False,
+)
+
+
+@dataclass(frozen=True)
+class CustomerPrincipal:
+    customer_id: uuid.UUID
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class OperatorPrincipal:
+    operator_id: uuid.UUID
+    username: str
+    session_id: uuid.UUID
+
+    @property
+    def actor(self) -> str:
+        """How the operator is named to workflows (reviewer, operator, requested_by)."""
+        return f"ops:{self.username}"
+
+
+async def current_customer(
+    resources: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(customer_bearer)],
+) -> CustomerPrincipal:
+    if credentials is None:
+        raise InvalidToken("a bearer access token is required")
+    claims = customer_tokens(resources.settings.auth).verify(credentials.credentials, role="customer")
+    if await _session_revoked(resources, claims.session_id):
+        raise InvalidToken("the session was revoked")
+    structlog.contextvars.bind_contextvars(customer_id=str(claims.subject))
+    return CustomerPrincipal(customer_id=claims.subject, session_id=claims.session_id)
+
+
+async def current_operator(
+    resources: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_bearer)],
+) -> OperatorPrincipal:
+    if credentials is None:
+        raise InvalidToken("a bearer access token is required")
+    claims = operator_tokens(resources.settings.auth).verify(credentials.credentials, role="ops")
+    if await _session_revoked(resources, claims.session_id):
+        raise InvalidToken("the session was revoked")
+    async with resources.session_maker() as session:
+        operator = await operators.by_id(session, claims.subject)
+    if operator is None or not operator.active or operator.role != "ops":
+        raise InvalidToken("the operator is not active")
+    structlog.contextvars.bind_contextvars(operator=operator.username)
+    return OperatorPrincipal(operator_id=operator.id, username=operator.username, session_id=claims.session_id)
+
+
+async def _session_revoked(resources: Resources, session_id: uuid.UUID) -> bool:
+    try:
+        return await SessionStore(resources.settings.auth, resources.redis).is_revoked(session_id)
+    except Exception as exc:  # Redis down: refuse rather than accept a session we cannot check
+        raise ServiceUnavailable("the session store is not reachable") from exc
+
+
+CurrentCustomer = Annotated[CustomerPrincipal, Depends(current_customer)]
+CurrentOperator = Annotated[OperatorPrincipal, Depends(current_operator)]

@@ -6,6 +6,7 @@ at import time. Errors are answered as `application/problem+json` (see `api.prob
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,10 +19,20 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from api.deps import Resources
 from api.problems import install_problem_handlers
-from api.routes import health, simulations
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.error_handlers import install_error_handlers
+from api.limits import BodySizeLimitMiddleware, limit_for_path
+from api.metrics import install_metrics
+from api.openapi import install_openapi
+from api.repositories.operators import ensure_operator
+from api.routes import auth, codec, customers, documents, health, loans, ops, simulations, webhooks
+from api.security import check_auth_settings
+from integrations.factory import ProviderClients
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
 from lendflow.temporal import connect
+from pipeline.intake import EventProducer
 from storage.db import create_engine, create_session_maker
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -45,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_auth_settings(settings.auth, settings.environment)
         configure_logging(settings)
         engine = create_engine(settings.postgres)
         redis = aioredis.from_url(settings.redis.url.get_secret_value(), socket_timeout=2, socket_connect_timeout=2)
@@ -52,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"bootstrap.servers": settings.kafka.bootstrap_servers, "socket.connection.setup.timeout.ms": 2000}
         )
         temporal = await connect(settings.temporal, lazy=True)
+        providers = ProviderClients.from_settings(settings)
+        events = EventProducer(settings)
         app.state.resources = Resources(
             settings=settings,
             engine=engine,
@@ -59,10 +73,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis=redis,
             kafka_admin=kafka_admin,
             temporal=temporal,
+            providers=providers,
+            events=events,
         )
+        if settings.auth.ops_bootstrap_username and settings.auth.ops_bootstrap_password:
+            await ensure_operator(
+                app.state.resources.session_maker,
+                settings.auth.ops_bootstrap_username,
+                settings.auth.ops_bootstrap_password.get_secret_value(),
+            )
         try:
             yield
         finally:
+            # Every event answered 2xx was acknowledged already; what is still in flight belongs to
+            # a request that gets (or got) a 503, so waiting longer than that request would is moot.
+            await asyncio.to_thread(events.close, settings.api.produce_timeout_seconds)
+            await providers.aclose()
             await redis.aclose()
             await engine.dispose()
 
@@ -73,10 +99,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=limit_for_path(settings))
     app.add_middleware(RequestIdMiddleware)
+    # The Temporal UI calls the codec endpoint from the browser, with the operator's credentials.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.temporal.ui_url, settings.temporal.ui_url.replace("127.0.0.1", "localhost")],
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
+    install_metrics(app)
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(simulations.router)
+    routers = (health, simulations, auth, customers, documents, loans, webhooks, ops, codec)
+    for module in routers:
+        app.include_router(module.router)
+    install_openapi(app)
+    install_error_handlers(app)
     return app
 
 

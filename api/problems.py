@@ -66,6 +66,26 @@ class UnprocessableEntity(LendflowError):
     status, code, title = 422, "unprocessable-entity", "Unprocessable entity"
 
 
+class Forbidden(LendflowError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class PayloadTooLarge(LendflowError):
+    status, code, title = 413, "payload-too-large", "The request body is too large"
+
+
+class UnsupportedMediaType(LendflowError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class TooManyRequests(LendflowError):
+    status, code, title = 429, "too-many-requests", "Too many requests"
+
+
+class ServiceUnavailable(LendflowError):
+    status, code, title = 503, "service-unavailable", "Service unavailable"
+
+
 def problem_response(
     request: Request,
     *,
@@ -102,7 +122,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(LendflowError)
     async def _lendflow_error(request: Request, exc: LendflowError) -> JSONResponse:
         return problem_response(
-            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra
+            request,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            headers=getattr(exc, "headers", None),
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)

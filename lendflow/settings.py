@@ -127,6 +127,8 @@ class OriginationSettings(BaseModel):
     signature_reminder_every_seconds: int = 48 * 3600
     signature_ttl_seconds: int = 7 * 24 * 3600
     payout_settlement_timeout_seconds: int = 2 * 24 * 3600
+    # Servicing issues each installment's PIX charge this many days before its due date.
+    servicing_charge_lead_days: int = Field(default=5, ge=0)
 
 
 class SimulatorSettings(BaseModel):

@@ -155,6 +155,8 @@ class SignatureEnvelope(Base):
     envelope_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_applications.id"), index=True)
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"))
+    # The page where the borrower signs; the app hands it to the customer, Lendflow never fetches it.
+    signing_url: Mapped[str | None] = mapped_column(String(500))
     # sent → signed | declined | expired | voided
     status: Mapped[str] = mapped_column(String(20), default="sent")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -190,6 +192,9 @@ class PixCharge(Base):
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_applications.id"), index=True)
     installment_number: Mapped[int | None]
     amount: Mapped[Decimal] = mapped_column(Money)
+    # What the customer pays with: the copy-and-paste BR Code, and the provider's payment page.
+    br_code: Mapped[str | None] = mapped_column(String(512))
+    payment_url: Mapped[str | None] = mapped_column(String(500))
     # open → paid | cancelled | expired
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -23,6 +23,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from domain.business_calendar import business_date
     from activities.origination import (
         AnalysisRequest,
         ContractRequest,
@@ -508,7 +509,7 @@ class LoanOriginationWorkflow:
     # --- Pricing ----------------------------------------------------------------------------
 
     def _price(self, application: LoanApplicationInput, risk_band: str, monthly_rate: Decimal) -> Offer:
-        release = workflow.now().date()
+        release = business_date(workflow.now())
         terms = LoanTerms(
             amount=application.amount,
             term_months=application.term_months,

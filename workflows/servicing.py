@@ -10,7 +10,7 @@ so its history stays bounded; it ends `paid_off`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.business_calendar import BRASILIA, business_date
     from activities.servicing import (
         ChargeRequest,
         EarlySettlementPayment,
@@ -109,7 +110,8 @@ class EarlySettlementCharge:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    """Midnight in Brasília: a due date lasts the customer's whole day."""
+    return datetime.combine(day, time(0, 0), tzinfo=BRASILIA)
 
 
 @workflow.defn
@@ -157,11 +159,11 @@ class ServicingWorkflow:
 
     @workflow.query
     def payoff_quote(self, request: PayoffQuoteRequest) -> PayoffQuote:
-        return self._quote(request.settle_on or workflow.now().date())
+        return self._quote(request.settle_on or business_date(workflow.now()))
 
     @workflow.update
     async def settle_early(self, request: EarlySettlementRequest) -> EarlySettlementCharge:
-        quote = self._quote(workflow.now().date())
+        quote = self._quote(business_date(workflow.now()))
         charge = await workflow.execute_activity_method(
             ServicingActivities.issue_charge,
             ChargeRequest(
@@ -180,7 +182,7 @@ class ServicingWorkflow:
 
     @settle_early.validator
     def _validate_settle_early(self, request: EarlySettlementRequest) -> None:
-        today = workflow.now().date()
+        today = business_date(workflow.now())
         if self._settlement is not None and self._settlement.quote.settle_on == today:
             raise ApplicationError("an early settlement charge is already open today", type="SettlementOpen")
         if self._current.due_date <= today:
@@ -234,7 +236,7 @@ class ServicingWorkflow:
         while not await self._wait_until(deadline, lambda: self._paid(self._charge) or settled()):
             # 3. Late: reissue each day with the kernel's late charges as of that day.
             attempt += 1
-            today = workflow.now().date()
+            today = business_date(workflow.now())
             late = late_charges(installment.payment, installment.due_date, today, loan.monthly_rate)
             self._days_late = late.days_late
             self._amount_due = late.amount_due
@@ -246,7 +248,7 @@ class ServicingWorkflow:
         # 4. Paid: record it, then the next installment in a fresh history.
         assert self._charge is not None
         payment = self._payments[self._charge.txid]
-        paid_on = workflow.now().date()
+        paid_on = business_date(workflow.now())
         late = late_charges(installment.payment, installment.due_date, max(paid_on, installment.due_date), loan.monthly_rate)
         is_last = installment.number == len(self._schedule.installments)
         await workflow.execute_activity_method(

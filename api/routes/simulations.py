@@ -14,7 +14,6 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from domain.business_calendar import business_today
 from domain.credit import (
     Amortization,
     CustomerType,
@@ -46,12 +46,11 @@ from domain.credit import (
 )
 from domain.credit.due_dates import add_months
 from api.deps import SettingsDep
+from api.fields import DateIn
 
 router = APIRouter(tags=["loan simulations"])
 
-BRAZIL = ZoneInfo("America/Sao_Paulo")
 _DECIMAL_TEXT = re.compile(r"-?\d{1,20}(\.\d{1,12})?")
-_ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _decimal_from_string(value: object) -> Decimal:
@@ -64,21 +63,11 @@ def _decimal_from_string(value: object) -> Decimal:
     return Decimal(value.strip())
 
 
-def _date_from_string(value: object) -> date:
-    if isinstance(value, str) and _ISO_DATE_TEXT.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise PydanticCustomError("iso_date", 'must be an existing date written as "YYYY-MM-DD"')
-
-
 DecimalString = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_string),
     WithJsonSchema({"type": "string", "pattern": f"^{_DECIMAL_TEXT.pattern}$"}),
 ]
-IsoDate = Annotated[date, BeforeValidator(_date_from_string)]
 # Amounts in reais and rates in percent, both as strings with two decimals.
 TwoDecimals = Annotated[
     Decimal,
@@ -101,8 +90,8 @@ class LoanSimulationRequest(BaseModel):
     term_months: StrictInt
     monthly_rate: Annotated[DecimalString, Field(description='Monthly effective rate, e.g. "0.0200" for 2%')]
     amortization: Amortization
-    release_date: IsoDate | None = Field(default=None, description="Defaults to today in Brasília")
-    first_due_date: IsoDate | None = Field(default=None, description="Defaults to one month after the release")
+    release_date: DateIn | None = Field(default=None, description="Defaults to today in Brasília")
+    first_due_date: DateIn | None = Field(default=None, description="Defaults to one month after the release")
     customer_type: CustomerType = CustomerType.INDIVIDUAL
     finance_iof: StrictBool = False
     grace_months: StrictInt = Field(
@@ -178,7 +167,7 @@ def create_loan_simulation(
 
 
 def today_in_brazil() -> date:
-    return datetime.now(BRAZIL).date()
+    return business_today()
 
 
 def _terms_from(body: LoanSimulationRequest) -> LoanTerms:
@@ -208,17 +197,7 @@ def _response(simulation: LoanSimulation) -> LoanSimulationResponse:
     assumptions = simulation.assumptions
     return LoanSimulationResponse(
         amortization=schedule.amortization.value,
-        installments=[
-            InstallmentOut(
-                number=i.number,
-                due_date=i.due_date,
-                payment=i.payment,
-                interest=i.interest,
-                amortization=i.amortization,
-                balance=i.balance,
-            )
-            for i in schedule.installments
-        ],
+        installments=[InstallmentOut.model_validate(i, from_attributes=True) for i in schedule.installments],
         iof=IofOut(daily=simulation.iof.daily, flat=simulation.iof.flat, total=simulation.iof.total),
         fees_total=simulation.fees_total,
         amount_financed=simulation.amount_financed,

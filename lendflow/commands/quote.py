@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from domain.business_calendar import business_today
 from domain.credit import (
     Amortization,
     CustomerType,
@@ -32,7 +32,6 @@ from domain.credit import (
 from domain.credit.due_dates import add_months
 from lendflow.settings import get_settings
 
-BRAZIL = ZoneInfo("America/Sao_Paulo")
 
 
 def quote(
@@ -48,7 +47,7 @@ def quote(
     fee: Annotated[list[str] | None, typer.Option(help="An upfront fee as name=amount; repeatable.")] = None,
 ) -> None:
     """Print the installments, IOF, fees, amounts and CET of a loan."""
-    release = _date(release_date, "--release-date") if release_date else datetime.now(BRAZIL).date()
+    release = _date(release_date, "--release-date") if release_date else business_today()
     terms = LoanTerms(
         amount=_decimal(amount, "AMOUNT"),
         term_months=term_months,

@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.servicing import ChargeRequest
+from domain.business_calendar import BRASILIA, business_date
 from domain.credit import Amortization, Schedule, build_schedule, late_charges, settlement_on
 from domain.credit.due_dates import add_months
 from workflow_fakes import ServicingFakes, eventually, new_worker, paid, txid_for
@@ -46,7 +47,7 @@ def attempt_of(request: ChargeRequest) -> int:
 
 async def loan(env: WorkflowEnvironment, term_months: int) -> ServicingInput:
     """A loan released today (the test server's today), first installment due a month later."""
-    release = (await env.get_current_time()).astimezone(timezone.utc).date()
+    release = business_date(await env.get_current_time())
     return ServicingInput(
         loan_id=str(uuid.uuid4()),
         customer_id=str(uuid.uuid4()),
@@ -117,7 +118,7 @@ async def test_installments_paid_on_time_continue_as_new_until_paid_off(
         assert payment.late_charges == Decimal("0.00")
         # The charge goes out five days before the due date and is paid at once.
         assert payment.paid_on == installment.due_date - timedelta(days=5)
-        assert charge.expires_at == datetime.combine(installment.due_date + timedelta(days=1), time(0), tzinfo=timezone.utc)
+        assert charge.expires_at == datetime.combine(installment.due_date + timedelta(days=1), time(0), tzinfo=BRASILIA)
 
 
 async def test_late_installment_is_recharged_each_day_with_the_kernels_late_charges(
@@ -160,7 +161,7 @@ async def test_early_settlement_charges_the_kernels_payoff_amount_and_pays_the_l
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await start(env, worker.task_queue, servicing, started)
         await env.sleep(timedelta(days=10))  # ten days into the first period, before the first charge
-        today = (await env.get_current_time()).astimezone(timezone.utc).date()
+        today = business_date(await env.get_current_time())
         # The day is explicit: without it the query quotes for `workflow.now()`, which in a query is
         # the time of the last workflow task (here the start, ten days ago), not today.
         quoted: PayoffQuote = await handle.query(ServicingWorkflow.payoff_quote, PayoffQuoteRequest(settle_on=today))

@@ -1,0 +1,81 @@
+"""`GET /v1/me`: the caller's profile and where their onboarding stands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import CurrentCustomer, ResourcesDep
+from api.fields import MoneyOut
+from api.openapi import problems
+from api.problems import NotFound
+from api.repositories import customers
+from api.workflow_calls import enrichment_timeout, maybe
+from integrations.cpf import mask_cpf
+from workflows.onboarding import OnboardingStatus, OnboardingWorkflow, onboarding_workflow_id
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+class OnboardingView(BaseModel):
+    step: str = Field(description="cpf_check, documents, kyc_decision or done")
+    missing_documents: list[str]
+    outcome: str | None = None
+    reason: str | None = None
+
+
+class Profile(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    cpf: str = Field(description="Masked: ***.456.789-**")
+    birth_date: date
+    phone: str
+    monthly_income: MoneyOut
+    status: str = Field(description="pending_onboarding, active, rejected or onboarding_expired")
+    status_reason: str | None = None
+    created_at: datetime
+    onboarding: OnboardingView | None = Field(
+        default=None, description="The onboarding workflow's state while it runs (null when it cannot answer)"
+    )
+
+
+@router.get(
+    "/me",
+    response_model=Profile,
+    operation_id="get_me",
+    summary="The caller's profile and onboarding state",
+    responses=problems(401, 404, 503),
+)
+async def me(caller: CurrentCustomer, resources: ResourcesDep) -> Profile:
+    async with resources.session_maker() as session:
+        customer = await customers.by_id(session, caller.customer_id)
+    if customer is None:
+        raise NotFound("no such customer")
+    onboarding: OnboardingStatus | None = None
+    if customer.status == "pending_onboarding":
+        handle = resources.temporal.get_workflow_handle(onboarding_workflow_id(str(customer.id)))
+        onboarding = await maybe(handle.query(OnboardingWorkflow.status, rpc_timeout=enrichment_timeout(resources.settings)))
+    return Profile(
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        cpf=mask_cpf(customer.cpf),
+        birth_date=customer.birth_date,
+        phone=customer.phone,
+        monthly_income=customer.monthly_income,
+        status=customer.status,
+        status_reason=customer.status_reason,
+        created_at=customer.created_at,
+        onboarding=OnboardingView(
+            step=onboarding.step,
+            missing_documents=list(onboarding.missing_documents),
+            outcome=onboarding.outcome,
+            reason=onboarding.reason,
+        )
+        if onboarding
+        else None,
+    )

@@ -1,0 +1,1 @@
+"""Response and request models shared by more than one router."""

@@ -1,0 +1,317 @@
+"""Passwords, access tokens, refresh-token families and login throttling.
+
+- Passwords are hashed with argon2id (RFC 9106 low-memory profile, argon2-cffi's defaults), off the
+  event loop. An unknown login is checked against a dummy hash so that timing does not tell.
+- Access tokens are JWTs signed with the one pinned algorithm; verifying requires the issuer, the
+  audience (customers and operators have different ones), the expiry and the session id. A session
+  (a refresh-token family) that was logged out or caught replaying is marked revoked in Redis for as
+  long as an access token can live, so its access tokens die with it.
+- Refresh tokens are opaque random strings; only their SHA-256 is stored. Each refresh marks the
+  presented token used and issues the next one in the same family; presenting a used or revoked
+  token revokes the whole family.
+- Logins are throttled in Redis with fixed windows: failed attempts per account, and attempts per
+  client address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Literal, TypeVar
+
+import jwt
+import redis.asyncio as aioredis
+import redis.exceptions
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.problems import ServiceUnavailable, TooManyRequests, Unauthorized
+from lendflow.settings import AuthSettings
+from storage.models import RefreshToken
+
+T = TypeVar("T")
+Role = Literal["customer", "ops"]
+SubjectKind = Literal["customer", "operator"]
+DEV_JWT_SECRET = AuthSettings().jwt_secret.get_secret_value()
+
+# --- Passwords -----------------------------------------------------------------------------------
+
+_hasher = PasswordHasher()  # argon2id
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; with no hash (unknown account) it still spends the same time."""
+
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+# --- Access tokens -------------------------------------------------------------------------------
+
+
+class InvalidToken(Unauthorized):
+    code, title = "invalid-token", "The access token is missing, invalid or expired"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: uuid.UUID
+    session_id: uuid.UUID
+    role: Role
+    token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedAccess:
+    token: str
+    expires_in: int
+
+
+class AccessTokens:
+    """Issues and verifies the access JWTs of one audience (customers or operators)."""
+
+    def __init__(self, auth: AuthSettings, *, audience: str, ttl_seconds: int) -> None:
+        self._auth = auth
+        self._audience = audience
+        self._ttl = ttl_seconds
+
+    def issue(self, subject: uuid.UUID, session_id: uuid.UUID, role: Role) -> IssuedAccess:
+        now = int(time.time())
+        claims = {
+            "iss": self._auth.issuer,
+            "aud": self._audience,
+            "sub": str(subject),
+            "sid": str(session_id),
+            "role": role,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, self._auth.jwt_secret.get_secret_value(), algorithm=self._auth.algorithm)
+        return IssuedAccess(token=token, expires_in=self._ttl)
+
+    def verify(self, token: str, *, role: Role) -> AccessClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._auth.jwt_secret.get_secret_value(),
+                algorithms=[self._auth.algorithm],
+                audience=self._audience,
+                issuer=self._auth.issuer,
+                leeway=5,
+                options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "sid", "jti", "role"]},
+            )
+            subject = uuid.UUID(str(claims["sub"]))
+            session_id = uuid.UUID(str(claims["sid"]))
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidToken() from exc
+        if claims["role"] != role:
+            raise InvalidToken()
+        return AccessClaims(
+            subject=subject,
+            session_id=session_id,
+            role=role,
+            token_id=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+
+
+def customer_tokens(auth: AuthSettings) -> AccessTokens:
+    return AccessTokens(auth, audience=auth.audience, ttl_seconds=auth.access_ttl_seconds)
+
+
+def operator_tokens(auth: AuthSettings) -> AccessTokens:
+    return AccessTokens(auth, audience=auth.ops_audience, ttl_seconds=auth.ops_access_ttl_seconds)
+
+
+# --- Sessions: refresh-token families ------------------------------------------------------------
+
+
+class InvalidRefreshToken(Unauthorized):
+    code, title = "invalid-refresh-token", "The refresh token is invalid, expired or revoked"
+
+
+class RefreshTokenReused(Unauthorized):
+    code, title = "refresh-token-reused", "The refresh token was already used; the session is revoked"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedRefresh:
+    token: str
+    family_id: uuid.UUID
+    subject_id: uuid.UUID
+
+
+class SessionStore:
+    """Refresh-token families in PostgreSQL, and revoked-session marks in Redis."""
+
+    def __init__(self, auth: AuthSettings, redis: aioredis.Redis) -> None:
+        self._auth = auth
+        self._redis = redis
+
+    def _revoked_key(self, family_id: uuid.UUID) -> str:
+        return f"{self._auth.redis_key_prefix}:revoked-session:{family_id}"
+
+    async def start(self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID) -> IssuedRefresh:
+        """A new family with its first refresh token (the caller commits)."""
+        return self._add(session, kind, subject_id, uuid.uuid4())
+
+    def _add(self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID, family_id: uuid.UUID) -> IssuedRefresh:
+        token = secrets.token_urlsafe(32)
+        session.add(
+            RefreshToken(
+                family_id=family_id,
+                subject_kind=kind,
+                subject_id=subject_id,
+                token_hash=_digest(token),
+                expires_at=_now() + timedelta(seconds=self._auth.refresh_ttl_seconds),
+            )
+        )
+        return IssuedRefresh(token=token, family_id=family_id, subject_id=subject_id)
+
+    async def rotate(self, session: AsyncSession, presented: str, kind: SubjectKind) -> IssuedRefresh:
+        """Use ``presented`` once and return its successor; a replay revokes the family.
+
+        Runs in the caller's transaction and commits it itself, so that a revocation sticks even
+        though the request then fails.
+        """
+        row = await session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == _digest(presented)).with_for_update()
+        )
+        if row is None or row.subject_kind != kind:
+            raise InvalidRefreshToken()
+        if row.used_at is not None or row.revoked_at is not None:
+            await self._revoke_family(session, row.family_id)
+            await session.commit()
+            await self.mark_revoked(row.family_id)
+            raise RefreshTokenReused()
+        if row.expires_at <= _now():
+            raise InvalidRefreshToken()
+        row.used_at = _now()
+        issued = self._add(session, kind, row.subject_id, row.family_id)
+        await session.commit()
+        return issued
+
+    async def revoke(self, session: AsyncSession, family_id: uuid.UUID) -> None:
+        await self._revoke_family(session, family_id)
+        await session.commit()
+        await self.mark_revoked(family_id)
+
+    async def _revoke_family(self, session: AsyncSession, family_id: uuid.UUID) -> None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+
+    async def mark_revoked(self, family_id: uuid.UUID) -> None:
+        # Access tokens of the family live at most this long; after that the mark is not needed.
+        ttl = max(self._auth.access_ttl_seconds, self._auth.ops_access_ttl_seconds) + 60
+        await self._redis.set(self._revoked_key(family_id), b"1", ex=ttl)
+
+    async def is_revoked(self, family_id: uuid.UUID) -> bool:
+        return bool(await self._redis.exists(self._revoked_key(family_id)))
+
+
+# --- Login throttling ----------------------------------------------------------------------------
+
+
+class LoginThrottled(TooManyRequests):
+    code, title = "login-throttled", "Too many login attempts; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} seconds")
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class LoginThrottle:
+    """Fixed-window counters in Redis: attempts per client address, failures per account."""
+
+    def __init__(self, auth: AuthSettings, redis: aioredis.Redis, *, scope: SubjectKind) -> None:
+        self._auth = auth
+        self._redis = redis
+        self._scope = scope
+
+    def _key(self, kind: str, value: str) -> str:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:32]  # no address or e-mail in Redis keys
+        return f"{self._auth.redis_key_prefix}:login:{self._scope}:{kind}:{digest}"
+
+    async def _count(self, key: str, window: int) -> tuple[int, int]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            pipe.ttl(key)
+            count, _, ttl = await pipe.execute()
+        return int(count), int(ttl) if ttl and int(ttl) > 0 else window
+
+    async def attempt(self, address: str, account: str) -> None:
+        """Count one attempt from ``address``; refuse when the address or the account is over its limit."""
+        count, ttl = await self._count(self._key("address", address), self._auth.login_address_window_seconds)
+        if count > self._auth.login_attempts_per_address:
+            raise LoginThrottled(ttl)
+        account_key = self._key("account", account)
+        failures = await self._redis.get(account_key)
+        if failures is not None and int(failures) >= self._auth.login_failures_per_account:
+            ttl = await self._redis.ttl(account_key)
+            raise LoginThrottled(int(ttl) if ttl and ttl > 0 else self._auth.login_account_window_seconds)
+
+    async def failed(self, account: str) -> None:
+        await self._count(self._key("account", account), self._auth.login_account_window_seconds)
+
+
+def check_auth_settings(auth: AuthSettings, environment: str) -> None:
+    """Refuse to serve production with the development JWT secret, or one too short for HS256."""
+    secret = auth.jwt_secret.get_secret_value()
+    if environment == "production" and (secret == DEV_JWT_SECRET or len(secret) < 32):
+        raise RuntimeError("LENDFLOW_AUTH__JWT_SECRET must be set to a secret of at least 32 characters")
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, uvicorn's --proxy-headers set it)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def redis_call(call: Awaitable[T]) -> T:
+    """Await a session-store call; Redis down answers 503 rather than letting anyone through."""
+    try:
+        return await call
+    except redis.exceptions.RedisError as exc:
+        raise ServiceUnavailable("the session store is not reachable") from exc

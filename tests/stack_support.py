@@ -1,0 +1,195 @@
+"""Helpers of the suites that drive the real stack: people the simulator knows, accounts, servers, Kafka reads, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+
+from api.main import create_app
+from integrations.cpf import cpf_check_digits, format_cpf
+from lendflow.settings import Settings
+from simulator.people import credit_profile_for, registration_for
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery staple"
+
+
+def new_cpf(*, min_score: int = 800) -> str:
+    """A fresh valid CPF, regular at the Federal Revenue, whose bureau score is at least ``min_score``.
+
+    Drawn from all nine-digit bases (the simulator's documented 997/998/999 prefixes left out), so
+    two tests of a session practically never draw the same one.
+    """
+    while True:
+        base = "".join(random.choice("0123456789") for _ in range(9))
+        if base.startswith("99") or len(set(base)) == 1:
+            continue
+        cpf = base + cpf_check_digits(base)
+        if credit_profile_for(cpf).score >= min_score:
+            return cpf
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve_over_asgi(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app, its lifespan entered, behind an httpx client over ASGI."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=30) as client:
+            yield client
+
+
+class ServerThread:
+    """A uvicorn server on its own thread and event loop (like a separate process)."""
+
+    def __init__(self, app: object, port: int) -> None:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@dataclass
+class Account:
+    customer_id: str
+    email: str
+    cpf: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def registration(cpf: str | None = None, *, matching: bool = True, income: str = "20000.00", **overrides: Any) -> dict[str, Any]:
+    """A register body; ``matching`` takes the name and birth date the Federal Revenue has for the CPF."""
+    cpf = cpf or new_cpf()
+    known = registration_for(cpf)
+    body: dict[str, Any] = {
+        "name": known.name if matching else "Fulano de Tal",
+        "email": f"c-{uuid.uuid4().hex[:12]}@example.com",
+        "password": PASSWORD,
+        "cpf": format_cpf(cpf),
+        "birth_date": known.birth_date.isoformat() if matching else date(1990, 1, 1).isoformat(),
+        "phone": "+5511987654321",
+        "monthly_income": income,
+    }
+    body.update(overrides)
+    return body
+
+
+async def register_and_login(api: httpx.AsyncClient, cpf: str | None = None, **overrides: Any) -> Account:
+    body = registration(cpf, **overrides)
+    registered = await api.post("/v1/auth/register", json=body)
+    assert registered.status_code == 201, registered.text
+    token = await api.post("/v1/auth/token", json={"email": body["email"], "password": body["password"]})
+    assert token.status_code == 200, token.text
+    pair = token.json()
+    return Account(
+        customer_id=registered.json()["customer_id"],
+        email=body["email"],
+        cpf="".join(c for c in body["cpf"] if c.isdigit()),
+        access_token=pair["access_token"],
+        refresh_token=pair["refresh_token"],
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, timeout: float = 30.0, every: float = 0.2
+) -> T:
+    """Poll ``probe`` until ``accept`` says yes; the last value otherwise fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout}s; last value: {value!r}"[:2000])
+        await asyncio.sleep(every)
+
+
+def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0) -> list[Message]:
+    """Every message now in ``topic`` (read committed), oldest first per partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
+        ends: dict[int, int] = {}
+        starts = []
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+                starts.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
+        if not starts:
+            return []
+        consumer.assign(starts)
+        found: list[Message] = []
+        deadline = time.monotonic() + timeout
+        while ends and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None:
+                for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
+                    if tp.offset >= ends.get(tp.partition, 0):
+                        ends.pop(tp.partition, None)
+                continue
+            if message.error() is not None:
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(str(message.error()))
+                continue
+            found.append(message)
+            if message.offset() + 1 >= ends.get(message.partition(), 0):
+                ends.pop(message.partition(), None)
+        return found
+    finally:
+        consumer.close()
+
+
+def business_today() -> date:
+    """Today in Brasília, the calendar the workflows and the API count due dates in."""
+    from datetime import datetime, timezone
+
+    from domain.business_calendar import business_date
+
+    return business_date(datetime.now(timezone.utc))

@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from lendflow.commands import ops
+from lendflow.commands.demo import demo
 from lendflow.commands.pipeline import dlq_app, pipeline
 from lendflow.commands.quote import quote
 from lendflow.logging import configure_logging
@@ -28,6 +30,8 @@ app.add_typer(services_app, name="services")
 app.command()(pipeline)
 app.add_typer(dlq_app, name="dlq")
 app.command("quote")(quote)
+app.add_typer(ops.app, name="ops")
+app.command("demo")(demo)
 
 ServiceNames = Annotated[
     list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal).", show_default=False)

@@ -1,0 +1,297 @@
+"""The whole journey on the real stack: onboarding → disbursement → first installment paid.
+
+Everything runs for real and talks over real HTTP and Kafka: the API (uvicorn), the provider
+simulator (uvicorn, sending signed webhooks to the API), the pipeline (intake → validation → trusted
+→ bridge), the project's worker on the Temporal dev server, PostgreSQL and Redis. The test acts as
+the customer: it registers, uploads documents, applies, accepts, signs on the simulator's signing
+page and pays the first installment on its payment link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from integrations.factory import ProviderClients
+from lendflow.commands.demo import DemoLinks, run_demo
+from lendflow.services import ensure_topics
+from lendflow.settings import (
+    CreditBureauSettings,
+    EcmSettings,
+    ESignatureSettings,
+    FederalRevenueSettings,
+    KafkaTopics,
+    PipelineGroups,
+    PixSettings,
+    ProvidersSettings,
+    Settings,
+    SimulatorSettings,
+)
+from pipeline.runner import run_pipeline
+from simulator.app import create_app as create_simulator
+from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
+from storage import ledger
+from storage.models import JournalLine, PixCharge
+from workers.temporal_worker import build_worker, project_activities
+from workflows.servicing import servicing_workflow_id
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    api: httpx.AsyncClient
+    api_url: str
+    simulator_url: str
+
+
+def _stack_settings(settings: Settings, run_dir: Path) -> tuple[Settings, int, int]:
+    run = uuid.uuid4().hex[:10]
+    api_port, simulator_port = free_port(), free_port()
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
+    topics = KafkaTopics(**{name: f"{getattr(settings.kafka.topics, name)}.e2e-{run}" for name in KafkaTopics.model_fields})
+    return (
+        settings.model_copy(
+            update={
+                "run_dir": run_dir,
+                "kafka": settings.kafka.model_copy(update={"topics": topics}),
+                "temporal": settings.temporal.model_copy(update={"task_queue": f"e2e-{run}"}),
+                "api": settings.api.model_copy(update={"port": api_port}),
+                "simulator": SimulatorSettings(
+                    port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks
+                ),
+                "providers": ProvidersSettings(
+                    federal_revenue=FederalRevenueSettings(base_url=f"{simulator_url}/federal-revenue"),
+                    credit_bureau=CreditBureauSettings(base_url=f"{simulator_url}/credit-bureau"),
+                    ecm=EcmSettings(base_url=f"{simulator_url}/ecm"),
+                    esignature=ESignatureSettings(base_url=f"{simulator_url}/esignature"),
+                    pix=PixSettings(base_url=f"{simulator_url}/pix"),
+                    webhook_target_base_url=webhooks,
+                ),
+                "pipeline": settings.pipeline.model_copy(
+                    update={
+                        "groups": PipelineGroups(
+                            validation=f"e2e-validation-{run}", trusted=f"e2e-trusted-{run}", bridge=f"e2e-bridge-{run}"
+                        ),
+                        "instance_id": f"e2e-{run}",
+                        "redis_key_prefix": f"e2e:{run}:dedupe",
+                        "metrics_port": 0,
+                    }
+                ),
+                # The first charge is issued at once instead of five days before a due date a month away.
+                "origination": settings.origination.model_copy(update={"servicing_charge_lead_days": 40}),
+                "auth": settings.auth.model_copy(update={"redis_key_prefix": f"e2e:{run}:auth"}),
+            }
+        ),
+        api_port,
+        simulator_port,
+    )
+
+
+@pytest.fixture
+async def journey_stack(settings: Settings, temporal_client: Client, session_maker, tmp_path: Path) -> AsyncIterator[Stack]:
+    from api.main import create_app
+
+    stack_settings, api_port, simulator_port = _stack_settings(settings, tmp_path)
+    ensure_topics(stack_settings, suffix="")
+    simulator = ServerThread(create_simulator(stack_settings), simulator_port)
+    api = ServerThread(create_app(stack_settings), api_port)
+    simulator.start()
+    api.start()
+    stop_pipeline = asyncio.Event()
+    pipeline = asyncio.create_task(run_pipeline(stack_settings, stop=stop_pipeline))
+    try:
+        async with ProviderClients.from_settings(stack_settings) as providers:
+            worker = build_worker(
+                temporal_client, stack_settings.temporal.task_queue, project_activities(session_maker, providers)
+            )
+            async with worker, httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+                yield Stack(stack_settings, client, api.url, simulator.url)
+    finally:
+        stop_pipeline.set()
+        await asyncio.wait_for(pipeline, timeout=30)
+        api.stop()
+        simulator.stop()
+
+
+class CapturedLines(logging.Handler):
+    """Every log line of the process, rendered by the project's own formatter (masking included)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        root = logging.getLogger()
+        self.setFormatter(root.handlers[0].formatter if root.handlers else logging.Formatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def __enter__(self) -> CapturedLines:
+        root = logging.getLogger()
+        self._level = root.level
+        root.setLevel(logging.DEBUG)
+        root.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+        logging.getLogger().setLevel(self._level)
+
+
+async def _status(api: httpx.AsyncClient, path: str, headers: dict[str, str]) -> dict:
+    response = await api.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_customer_goes_from_registration_to_a_paid_first_installment(
+    journey_stack: Stack, session_maker: async_sessionmaker[AsyncSession], temporal_client: Client
+) -> None:
+    stack = journey_stack
+    api = stack.api
+    logs = CapturedLines().__enter__()
+    try:
+        await _journey(stack, session_maker, temporal_client, logs)
+    finally:
+        logs.__exit__()
+
+
+async def _journey(
+    stack: Stack, session_maker: async_sessionmaker[AsyncSession], temporal_client: Client, logs: CapturedLines
+) -> None:
+    api = stack.api
+    # A regular CPF with a band-A bureau score: approved without manual review.
+    customer = await register_and_login(api, new_cpf(min_score=800))
+    headers = customer.headers
+
+    # Onboarding: the three documents go through the pipeline, validated, to the workflow.
+    for kind in ("id_front", "id_back", "selfie"):
+        uploaded = await api.post(
+            "/v1/documents", headers=headers, data={"type": kind}, files={"file": (f"{kind}.png", PNG, "image/png")}
+        )
+        assert uploaded.status_code == 202, uploaded.text
+    me = await eventually(
+        lambda: _status(api, "/v1/me", headers), lambda body: body["status"] != "pending_onboarding", timeout=60
+    )
+    assert me["status"] == "active", me
+
+    # Apply, get the offer, accept it.
+    applied = await api.post(
+        "/v1/loans",
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        json={"amount": "5000.00", "term_months": 12, "amortization": "price"},
+    )
+    assert applied.status_code == 202, applied.text
+    application_id = applied.json()["id"]
+    path = f"/v1/loans/{application_id}"
+    ready = await eventually(lambda: _status(api, path, headers), lambda b: b["status"] == "offer_ready", timeout=60)
+    offer = ready["offer"]
+    accepted = await api.post(f"{path}/accept", headers=headers, json={"offer_id": offer["offer_id"]})
+    assert accepted.status_code == 200, accepted.text
+
+    # The contract goes out for signature; the customer signs on the simulator's page.
+    sent = await eventually(
+        lambda: _status(api, path, headers), lambda b: b["status"] == "contract_sent", timeout=60
+    )
+    signing_url = sent["signing_url"]
+    assert signing_url and signing_url.startswith(stack.simulator_url)
+    async with httpx.AsyncClient(timeout=30) as person:
+        page = await person.get(signing_url)
+        assert page.status_code == 200
+        signed = await person.post(signing_url, data={"decision": "sign"})
+        assert signed.status_code in (200, 303)
+
+    # Signed event → pipeline → bridge → payout → settled webhook → pipeline → bridge → disbursed.
+    disbursed = await eventually(
+        lambda: _status(api, path, headers), lambda b: b["status"] in ("disbursed", "failed", "cancelled"), timeout=90
+    )
+    assert disbursed["status"] == "disbursed", disbursed
+    servicing = temporal_client.get_workflow_handle(servicing_workflow_id(application_id))
+
+    # Servicing issues the first charge; the customer pays it on its payment link.
+    async def first_charge() -> PixCharge | None:
+        async with session_maker() as session:
+            return await session.scalar(
+                select(PixCharge).where(
+                    PixCharge.application_id == uuid.UUID(application_id), PixCharge.installment_number == 1
+                )
+            )
+
+    charge = await eventually(first_charge, lambda c: c is not None, timeout=60)
+    assert charge is not None
+    first = offer["installments"][0]
+    assert Decimal(str(charge.amount)) == Decimal(first["payment"])
+    async with httpx.AsyncClient(timeout=30) as person:
+        paid = await person.post(f"{stack.simulator_url}/pix/pay/{charge.txid}")
+        assert paid.status_code in (200, 303), paid.text
+
+    installments = await eventually(
+        lambda: _status(api, f"{path}/installments", headers),
+        lambda body: body["items"][0]["status"] == "paid",
+        timeout=90,
+    )
+    assert [i["status"] for i in installments["items"][:2]] == ["paid", "open"]
+    assert (await servicing.describe()).run_id  # servicing lives on (continued as new for installment 2)
+
+    # The ledger: every entry balances, and the loan's balances follow from the offer and the payment.
+    amount_financed = Decimal(offer["amount_financed"])
+    amount_released = Decimal(offer["amount_released"])
+    iof = Decimal(offer["iof_total"])
+    first_payment = Decimal(first["payment"])
+    first_interest = Decimal(first["interest"])
+    async with session_maker() as session:
+        balances = await ledger.balances(session, uuid.UUID(application_id))
+        debits, credits = (
+            await session.execute(select(func.sum(JournalLine.debit), func.sum(JournalLine.credit)))
+        ).one()
+    assert debits == credits
+    assert balances[ledger.LOANS_RECEIVABLE] == amount_financed - (first_payment - first_interest)
+    assert balances[ledger.PIX_SETTLEMENT] == first_payment - amount_released
+    assert balances[ledger.INTEREST_INCOME] == -first_interest
+    assert balances[ledger.IOF_PAYABLE] == -iof
+
+    # LGPD: the whole journey logged (debug included) and not one line shows the CPF unmasked.
+    cpf = customer.cpf
+    formatted = f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    assert len(logs.lines) > 50
+    leaks = [line for line in logs.lines if cpf in line or formatted in line]
+    assert leaks == []
+    assert any(customer.customer_id in line for line in logs.lines)  # the lines do name the customer
+    masked = f"***.{cpf[3:6]}.{cpf[6:9]}-**"
+    assert any(masked in line for line in logs.lines)  # the CPF did pass through the logs, masked
+
+
+async def test_the_demo_runs_green_over_the_real_stack(journey_stack: Stack) -> None:
+    """`lendflow demo`: every step of the journey, the workflow links and the ledger balances."""
+    lines: list[str] = []
+    links = DemoLinks(journey_stack.api_url, journey_stack.simulator_url, "http://127.0.0.1:8233", "default")
+    await run_demo(journey_stack.settings, links, failures=False, say=lines.append)
+    text = "\n".join(lines)
+    assert "customer active" in text and "offer accepted" in text and "signed on the signing page" in text
+    assert "disbursed by PIX" in text and "installment 1 paid" in text
+    assert "http://127.0.0.1:8233/namespaces/default/workflows/loan-" in text
+    assert "loans_receivable" in text
+
+
+async def test_the_failure_demo_shows_the_compensations_that_ran(journey_stack: Stack) -> None:
+    lines: list[str] = []
+    links = DemoLinks(journey_stack.api_url, journey_stack.simulator_url, "http://127.0.0.1:8233", "default")
+    await run_demo(journey_stack.settings, links, failures=True, say=lines.append)
+    outcomes = [line for line in lines if line.startswith("[ok] application")]
+    assert outcomes[0].startswith("[ok] application failed at disbursement")
+    assert "reverse_ledger, release_limit" in outcomes[0]
+    assert outcomes[1].startswith("[ok] application expired")
+    assert "void_envelope, release_limit" in outcomes[1]

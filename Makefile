@@ -20,8 +20,10 @@ install: $(STAMP)
 services: install
 	$(BIN)/lendflow services up
 
+# The development stack issues each installment's PIX charge as soon as servicing starts (instead of
+# five days before a due date a month away), so `lendflow demo` can pay the first one right away.
 run: install
-	$(BIN)/lendflow run
+	LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS=$${LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS:-40} $(BIN)/lendflow run
 
 test: services
 	$(BIN)/pytest

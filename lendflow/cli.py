@@ -160,6 +160,9 @@ def run() -> None:
         nonlocal stopping
         stopping = True
 
+    # Handled explicitly (not left to KeyboardInterrupt), so Ctrl-C works even where a parent shell
+    # started us with SIGINT ignored, and SIGTERM from a supervisor stops everything the same way.
+    signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
         upgrade_to_head()

@@ -30,8 +30,10 @@ from storage.outbox import record_event
 from workflows.origination_types import Offer, StepRecord
 
 LENDER_NAME = "Lendflow Sociedade de Credito Direto S.A."
-# Exposure counts the principal of applications that hold a reservation or are disbursed.
+# Applications still on their way (a customer may have one at a time).
 OPEN_STATUSES = ("submitted", "analyzing", "manual_review", "offer_ready", "offer_accepted", "contract_sent", "signed", "disbursing")
+# Exposure counts the principal of applications that hold a reservation or are disbursed.
+EXPOSURE_STATUSES = ("offer_accepted", "contract_sent", "signed", "disbursing", "disbursed")
 
 
 def disbursement_ledger_key(application_id: str) -> str:
@@ -210,7 +212,7 @@ class OriginationActivities:
                 select(func.coalesce(func.sum(LoanApplication.amount), 0)).where(
                     LoanApplication.customer_id == customer.id,
                     LoanApplication.id != application.id,
-                    LoanApplication.status.in_((*OPEN_STATUSES[4:], "disbursed")),
+                    LoanApplication.status.in_(EXPOSURE_STATUSES),
                 )
             )
             if application.status == "submitted":

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.main import create_app
 from lendflow.services import KafkaService
 from lendflow.settings import Settings
+from stack_support import serve_over_asgi
 
 
 def _free_port_pair() -> int:
@@ -29,17 +29,9 @@ def _free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
-
-
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(settings):
+    async with serve_over_asgi(settings) as client:
         yield client
 
 
@@ -80,7 +72,7 @@ async def test_ready_turns_503_naming_kafka_when_the_broker_stops(settings: Sett
     (broker.dir / "libs").symlink_to(shared.libs)  # the jars the shared broker resolved
     broker.up()
     try:
-        async for api in _client(broker_settings):
+        async with serve_over_asgi(broker_settings) as api:
             up = await api.get("/health/ready")
             assert up.status_code == 200, up.text
             broker.down()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-import socket
 import urllib.request
 import uuid
 
@@ -21,6 +20,7 @@ from api.metrics import ApiMetrics
 from lendflow import REPO_ROOT
 from lendflow.settings import Settings
 from lendflow.temporal import connect
+from stack_support import free_port
 from workers.temporal_worker import metrics_runtime
 from workflows import business_metrics
 from workflows.diagnostics import WorkerPingInput, WorkerPingWorkflow
@@ -41,16 +41,10 @@ def _exported(samples_text: str) -> set[str]:
     return {line.split("{")[0].split(" ")[0] for line in samples_text.splitlines() if line and not line.startswith("#")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 async def worker_metric_names(settings: Settings) -> set[str]:
     """What a real worker exports after running a workflow: the SDK's metric families."""
-    port = _free_port()
+    port = free_port()
     temporal = settings.temporal.model_copy(update={"worker_metrics_port": port})
     client = await connect(temporal, runtime=metrics_runtime(settings.model_copy(update={"temporal": temporal})))
     task_queue = f"metrics-{uuid.uuid4()}"

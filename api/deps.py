@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import structlog
 from confluent_kafka.admin import AdminClient
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -92,6 +92,15 @@ operator_bearer = HTTPBearer(
     description="An operator's access token from `POST /v1/ops/auth/token` (JWT, role `ops`).",
     auto_error=False,
 )
+# The browser session of an operator for the Temporal UI's codec calls (`POST /codec/session`):
+# the same operator access token, in an HttpOnly cookie scoped to `/codec`. No other route reads it.
+OPS_CODEC_COOKIE = "lendflow_ops_codec"
+operator_codec_cookie = APIKeyCookie(
+    name=OPS_CODEC_COOKIE,
+    scheme_name="OperatorCodecSession",
+    description="The operator's codec session cookie, set by `POST /codec/session` (Temporal UI only).",
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,23 @@ async def current_operator(
 ) -> OperatorPrincipal:
     if credentials is None:
         raise InvalidToken("a bearer access token is required")
-    claims = operator_tokens(resources.settings.auth).verify(credentials.credentials, role="ops")
+    return await operator_from_token(resources, credentials.credentials)
+
+
+async def codec_operator(
+    resources: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_bearer)],
+    cookie: Annotated[str | None, Depends(operator_codec_cookie)],
+) -> OperatorPrincipal:
+    """An operator by bearer token (tools) or by the codec session cookie (the Temporal UI)."""
+    token = credentials.credentials if credentials is not None else cookie
+    if not token:
+        raise InvalidToken("an operator bearer token or the codec session cookie is required")
+    return await operator_from_token(resources, token)
+
+
+async def operator_from_token(resources: Resources, token: str) -> OperatorPrincipal:
+    claims = operator_tokens(resources.settings.auth).verify(token, role="ops")
     if await _session_revoked(resources, claims.session_id):
         raise InvalidToken("the session was revoked")
     async with resources.session_maker() as session:
@@ -151,3 +176,4 @@ async def _session_revoked(resources: Resources, session_id: uuid.UUID) -> bool:
 
 CurrentCustomer = Annotated[CustomerPrincipal, Depends(current_customer)]
 CurrentOperator = Annotated[OperatorPrincipal, Depends(current_operator)]
+CodecOperator = Annotated[OperatorPrincipal, Depends(codec_operator)]

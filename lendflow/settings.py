@@ -62,6 +62,9 @@ class TemporalSettings(BaseModel):
     task_queue: str = "lendflow"
     ui_url: str = "http://127.0.0.1:8233"
     ui_port: int = 8233
+    # The Temporal UI server (github.com/temporalio/ui-server), built once with the machine's Go from
+    # the Go module proxy; the same release the dev server embeds, but configurable (codec credentials).
+    ui_server_version: str = "2.54.1"
     # AES-256 keys (base64) that encrypt workflow payloads, by key id; the active one encrypts,
     # all of them decrypt (rotation). The default key is for development only: set your own.
     payload_keys: dict[str, SecretStr] = {"dev-2026-11": SecretStr("bGVuZGZsb3ctZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGU=")}
@@ -103,6 +106,9 @@ class AuthSettings(BaseModel):
     access_ttl_seconds: int = Field(default=900, ge=60)
     refresh_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
     ops_access_ttl_seconds: int = Field(default=900, ge=60)
+    # Mark the operator's codec session cookie Secure even when the API itself sees plain HTTP
+    # (behind a TLS-terminating proxy). Requests that arrive over HTTPS always get a Secure cookie.
+    cookie_secure: bool = False
     # Login throttling in Redis (fixed windows): failed logins per account, attempts per client address.
     login_failures_per_account: int = Field(default=5, ge=1)
     login_account_window_seconds: int = Field(default=900, ge=1)

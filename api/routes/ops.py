@@ -27,6 +27,7 @@ from api.problems import LendflowError, NotFound, ServiceUnavailable, Unauthoriz
 from api.repositories import audit, loans, operators
 from api.schemas.loans import LoanApplicationView, LoanSummary, application_view
 from api.security import (
+    IssuedAccess,
     LoginThrottle,
     SessionStore,
     client_address,
@@ -84,6 +85,12 @@ class InvalidOperatorCredentials(Unauthorized):
     responses=problems(401, 413, 422, 429, 503),
 )
 async def issue_operator_token(body: OperatorTokenRequest, request: Request, resources: ResourcesDep) -> OperatorToken:
+    access = await log_in_operator(body, request, resources)
+    return OperatorToken(access_token=access.token, token_type="bearer", expires_in=access.expires_in)
+
+
+async def log_in_operator(body: OperatorTokenRequest, request: Request, resources: Resources) -> IssuedAccess:
+    """Check an operator's password (throttled) and issue an access token of a new session."""
     auth = resources.settings.auth
     username = body.username.strip().lower()
     throttle = LoginThrottle(auth, resources.redis, scope="operator")
@@ -96,9 +103,8 @@ async def issue_operator_token(body: OperatorTokenRequest, request: Request, res
         log.info("ops.login_failed")
         raise InvalidOperatorCredentials()
     assert operator is not None
-    access = operator_tokens(auth).issue(operator.id, uuid.uuid4(), "ops")
     log.info("ops.logged_in", operator=operator.username)
-    return OperatorToken(access_token=access.token, token_type="bearer", expires_in=access.expires_in)
+    return operator_tokens(auth).issue(operator.id, uuid.uuid4(), "ops")
 
 
 @router.post(

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from lendflow.temporal import data_converter
-from stack_support import register_and_login
+from lendflow.settings import Settings
+from stack_support import PASSWORD, register_and_login, serve_over_asgi
 from test_ops import ops_login
 from workflows.onboarding import OnboardingInput
 
@@ -67,3 +68,103 @@ async def test_garbage_is_a_clear_422(api: httpx.AsyncClient, new_operator: Any)
     response = await api.post("/codec/decode", json={"payloads": [{"metadata": {}, "data": "%%%"}]}, headers=ops)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+# --- The operator's browser session (the Temporal UI sends it as a cookie) --------------------------
+
+
+async def _codec_session(api: httpx.AsyncClient, username: str) -> httpx.Response:
+    response = await api.post("/codec/session", json={"username": username, "password": PASSWORD})
+    api.cookies.clear()  # each request below says which cookie it carries
+    return response
+
+
+def _cookie(response: httpx.Response) -> str:
+    return response.headers["set-cookie"].split(";", 1)[0]
+
+
+async def test_a_codec_session_cookie_lets_the_browser_decode(api: httpx.AsyncClient, new_operator: Any) -> None:
+    username = await new_operator()
+    session = await _codec_session(api, username)
+
+    assert session.status_code == 200, session.text
+    assert session.json()["operator"] == username
+    assert session.headers["cache-control"] == "no-store"
+    attributes = [a.strip().lower() for a in session.headers["set-cookie"].split(";")]
+    assert attributes[0].startswith("lendflow_ops_codec=")
+    assert {"httponly", "path=/codec", "samesite=strict", "max-age=900"} <= set(attributes)
+    assert "secure" not in attributes  # plain HTTP here; see the HTTPS test below
+
+    decoded = await api.post("/codec/decode", json=await _encrypted_input(), headers={"Cookie": _cookie(session)})
+    assert decoded.status_code == 200, decoded.text
+    assert json.loads(base64.b64decode(decoded.json()["payloads"][0]["data"]))["declared_name"] == "Maria Sigilosa"
+
+
+async def test_the_codec_cookie_opens_no_other_route(api: httpx.AsyncClient, new_operator: Any) -> None:
+    session = await _codec_session(api, await new_operator())
+
+    response = await api.get("/v1/ops/applications", headers={"Cookie": _cookie(session)})
+
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_ending_the_codec_session_revokes_the_cookie(api: httpx.AsyncClient, new_operator: Any) -> None:
+    session = await _codec_session(api, await new_operator())
+    cookie = _cookie(session)
+
+    ended = await api.delete("/codec/session", headers={"Cookie": cookie})
+    api.cookies.clear()
+    replayed = await api.post("/codec/decode", json=await _encrypted_input(), headers={"Cookie": cookie})
+
+    assert ended.status_code == 204
+    assert "max-age=0" in ended.headers["set-cookie"].lower()
+    assert replayed.status_code == 401  # the browser dropped it; a copy kept elsewhere is dead too
+    assert replayed.json()["detail"] == "the session was revoked"
+
+
+async def test_there_is_no_session_to_end_without_one(api: httpx.AsyncClient) -> None:
+    response = await api.delete("/codec/session")
+
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_wrong_password_sets_no_cookie(api: httpx.AsyncClient, new_operator: Any) -> None:
+    response = await api.post("/codec/session", json={"username": await new_operator(), "password": "not it"})
+
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "set-cookie" not in response.headers
+
+
+async def test_the_cookie_is_secure_over_https(api_settings: Settings, new_operator: Any) -> None:
+    username = await new_operator()
+    async with serve_over_asgi(api_settings) as plain:
+        plain.base_url = httpx.URL("https://api")
+        response = await plain.post("/codec/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    assert "secure" in [a.strip().lower() for a in response.headers["set-cookie"].split(";")]
+
+
+async def test_only_the_temporal_ui_may_send_credentials(api: httpx.AsyncClient, api_settings: Settings) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-namespace"}
+
+    ui = await api.options("/codec/decode", headers={**preflight, "Origin": api_settings.temporal.ui_url})
+    stranger = await api.options("/codec/decode", headers={**preflight, "Origin": "https://evil.example"})
+
+    assert ui.status_code == 200
+    assert ui.headers["access-control-allow-origin"] == api_settings.temporal.ui_url
+    assert ui.headers["access-control-allow-credentials"] == "true"
+    assert stranger.status_code == 400
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+async def test_the_log_in_page_leads_to_the_temporal_ui(api: httpx.AsyncClient, api_settings: Settings) -> None:
+    page = await api.get("/codec/session")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert 'name="password"' in page.text
+    assert f'href="{api_settings.temporal.ui_url}"' in page.text

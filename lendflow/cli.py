@@ -1,6 +1,6 @@
 """`lendflow`: the one entry point of every Lendflow process.
 
-    lendflow services up|down|status   the local stack (Temporal, Kafka, PostgreSQL, Redis)
+    lendflow services up|down|status   the local stack (Temporal and its UI, Kafka, PostgreSQL, Redis)
     lendflow migrate                   bring the database schema to the newest revision
     lendflow api | worker | simulator  run one process in the foreground
     lendflow run                       the whole stack and every process, until Ctrl-C
@@ -25,7 +25,7 @@ from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
 
 app = typer.Typer(help="Lendflow loan origination engine.", no_args_is_help=True, add_completion=False)
-services_app = typer.Typer(help="The local stack: Temporal, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
+services_app = typer.Typer(help="The local stack: Temporal and its UI, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.command()(pipeline)
 app.add_typer(dlq_app, name="dlq")
@@ -34,7 +34,7 @@ app.add_typer(ops.app, name="ops")
 app.command("demo")(demo)
 
 ServiceNames = Annotated[
-    list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal).", show_default=False)
+    list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal, temporal-ui).", show_default=False)
 ]
 
 
@@ -76,7 +76,7 @@ def services_status() -> None:
     for row in rows:
         state = "running" if row.running else "stopped"
         owner = "started by lendflow" if row.managed else "external" if row.running else ""
-        typer.echo(f"{row.name:<9} {state:<8} {row.address:<45} {owner}")
+        typer.echo(f"{row.name:<11} {state:<8} {row.address:<30} {owner}")
     if not all(row.running for row in rows):
         raise typer.Exit(3)
 
@@ -205,6 +205,8 @@ def _print_guide(settings: Settings) -> None:
                 f"  API docs        {api_url}/docs",
                 f"  Readiness       {api_url}/health/ready",
                 f"  Temporal UI     {settings.temporal.ui_url}",
+                f"  Ops log-in      {settings.temporal.codec_endpoint}/session  (decoded payloads in the Temporal UI;"
+                " an operator: lendflow ops create-operator NAME)",
                 f"  Simulator       http://{settings.simulator.host}:{settings.simulator.port}/docs",
                 f"  Kafka           {settings.kafka.bootstrap_servers}",
                 "",

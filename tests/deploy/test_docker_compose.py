@@ -59,3 +59,16 @@ def test_the_image_contains_every_package_the_project_installs() -> None:
     packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     copied = set(re.findall(r"^COPY (\w+) \./\1$", (REPO_ROOT / "Dockerfile").read_text(), re.MULTILINE))
     assert packages <= copied, f"missing from the image: {packages - copied}"
+
+
+def test_the_temporal_ui_decodes_through_the_api_with_the_operators_cookie() -> None:
+    ui = SERVICES["temporal-ui"]
+    ui_port = ui["ports"][0].split(":")[1]
+    api_port = SERVICES["api"]["ports"][0].split(":")[1]
+    env = ui["environment"]
+    # The browser calls the codec on the API's published port and sends the codec session cookie;
+    # the API lets exactly that UI origin send credentials (CORS).
+    assert env["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{api_port}/codec"
+    assert env["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert env["TEMPORAL_CODEC_DEFAULT_ERROR_LINK"] == f"http://localhost:{api_port}/codec/session"
+    assert SERVICES["api"]["environment"]["LENDFLOW_TEMPORAL__UI_URL"] == f"http://localhost:{ui_port}"

@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: install services run test down status
+.PHONY: install services browser run test down status
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ services: install
 run: install
 	LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS=$${LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS:-40} $(BIN)/lendflow run
 
-test: services
+# The browser test (the Temporal UI decoding payloads for an operator) drives Debian's Chromium:
+# Playwright's own browser download cannot reach the internet.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+test: services browser
 	$(BIN)/pytest
 
 down:

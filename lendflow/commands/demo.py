@@ -348,3 +348,7 @@ def demo(
         typer.secho(f"[failed] {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
     typer.secho("demo finished green", fg="green")
+    typer.echo(
+        "The workflows' payloads are encrypted (LGPD): to see them decoded in the Temporal UI, log in as an"
+        f" operator at {settings.temporal.codec_endpoint}/session first."
+    )

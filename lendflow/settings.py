@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lendflow import REPO_ROOT
@@ -275,6 +275,13 @@ class PipelineSettings(BaseModel):
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = 0.5
     outbox_lock_key: int = 5_310_001
+    # Housekeeping: dedupe claims and published outbox rows older than this are deleted, every
+    # prune_interval_seconds, prune_batch_size rows per transaction, one replica at a time (lock key).
+    # The retention must outlast the Redis dedupe marks, which it backs up.
+    retention_days: int = Field(default=30, ge=1)
+    prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    prune_batch_size: int = Field(default=10_000, ge=1)
+    prune_lock_key: int = 5_310_002
     # Prometheus metrics of the pipeline process (0 picks a free port).
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
@@ -309,6 +316,16 @@ class Settings(BaseSettings):
     @property
     def logs_as_json(self) -> bool:
         return self.log_json if self.log_json is not None else self.environment == "production"
+
+    @model_validator(mode="after")
+    def _claims_outlive_marks(self) -> Settings:
+        # A dedupe claim pruned while its Redis mark has expired too would let a duplicate through.
+        if self.pipeline.retention_days * 86_400 <= self.redis.dedupe_ttl_seconds:
+            raise ValueError(
+                f"pipeline.retention_days ({self.pipeline.retention_days}) must outlast the Redis dedupe marks"
+                f" (redis.dedupe_ttl_seconds = {self.redis.dedupe_ttl_seconds})"
+            )
+        return self
 
 
 @lru_cache

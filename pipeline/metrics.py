@@ -24,6 +24,9 @@ OUTBOX_PUBLISHED = Counter(
     "lendflow_pipeline_outbox_published_total", "Outbox rows published to the events topic.", ["event_type"]
 )
 RETRIES = Counter("lendflow_pipeline_batch_retries_total", "Batches retried after a transient failure.", ["stage"])
+PRUNED = Counter(
+    "lendflow_pipeline_pruned_rows_total", "Bookkeeping rows deleted past their retention.", ["table"]
+)
 REPLAYED = Counter("lendflow_pipeline_dead_letters_replayed_total", "Dead letters replayed to incoming.", ["event_type"])
 CONSUMER_LAG = Gauge(
     "lendflow_pipeline_consumer_lag", "Messages behind the partition's end.", ["group", "topic", "partition"]

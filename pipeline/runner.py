@@ -23,6 +23,7 @@ from temporalio.client import Client
 from lendflow.settings import Settings
 from pipeline.bridge import EventBridge
 from pipeline.dedupe import DedupeLedger
+from pipeline.housekeeping import Housekeeping
 from pipeline.outbox import OutboxRelay
 from pipeline.trusted import TrustedStage
 from pipeline.validation import DocumentStore, EcmDocumentStore, ValidationStage
@@ -30,9 +31,15 @@ from storage.db import create_engine, create_session_maker
 
 log = structlog.get_logger(__name__)
 
-STAGES = ("validation", "trusted", "bridge", "outbox")
+STAGES = ("validation", "trusted", "bridge", "outbox", "housekeeping")
 # Names people reach for: dedupe runs inside validation (it has no topic of its own).
-STAGE_ALIASES = {"dedupe": "validation", "validate": "validation", "enrich": "trusted", "relay": "outbox"}
+STAGE_ALIASES = {
+    "dedupe": "validation",
+    "validate": "validation",
+    "enrich": "trusted",
+    "relay": "outbox",
+    "prune": "housekeeping",
+}
 
 
 class Stage(Protocol):
@@ -116,6 +123,8 @@ def build_stages(parts: PipelineParts, names: Sequence[str]) -> list[Stage]:
             )
         elif name == "outbox":
             stages.append(OutboxRelay(settings, session_maker=sessions))
+        elif name == "housekeeping":
+            stages.append(Housekeeping(settings, session_maker=sessions))
     return stages
 
 

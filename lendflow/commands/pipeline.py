@@ -34,13 +34,13 @@ def pipeline(
         typer.Option(
             "--stage",
             "-s",
-            help="Run only this stage (validation, trusted, bridge, outbox); repeatable. Default: all.",
+            help="Run only this stage (validation, trusted, bridge, outbox, housekeeping); repeatable. Default: all.",
             show_default=False,
         ),
     ] = None,
     skip_migrations: Annotated[bool, typer.Option(help="Do not migrate before starting.")] = False,
 ) -> None:
-    """Run the event pipeline: incoming → dedupe + validation → validated | DLQ → trusted → bridge; outbox relay."""
+    """Run the event pipeline: incoming → dedupe + validation → validated | DLQ → trusted → bridge; outbox relay; housekeeping."""
     from pipeline.runner import run_pipeline, stage_names
     from storage.migrate import upgrade_to_head
 

@@ -170,7 +170,7 @@ async def end_session(request: Request, operator: CodecOperator, resources: Reso
 async def session_page(settings: SettingsDep) -> HTMLResponse:
     """The log-in page an operator opens before looking at workflows in the Temporal UI."""
     page = _SESSION_PAGE.replace("{{ui_url}}", html.escape(settings.temporal.ui_url)).replace(
-        "{{ui_url_json}}", json.dumps(settings.temporal.ui_url)
+        "{{ui_url_json}}", json.dumps(settings.temporal.ui_url).replace("<", "\\u003c")  # inert inside <script>
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 

@@ -93,6 +93,14 @@ def _apt_install(*packages: str) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    # A child of this very process (`lendflow run` starts and stops the services itself) stays a
+    # zombie, which signal 0 still reaches, until it is reaped: reap it here.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: whoever started it reaps it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

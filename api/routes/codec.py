@@ -136,13 +136,13 @@ async def start_session(
     body: OperatorTokenRequest, request: Request, response: Response, resources: ResourcesDep
 ) -> CodecSession:
     settings = resources.settings
-    access = await log_in_operator(body, request, resources)
+    operator, access = await log_in_operator(body, request, resources)
     response.set_cookie(
         OPS_CODEC_COOKIE, access.token, max_age=access.expires_in, **_cookie_attributes(request, settings)
     )
     response.headers["Cache-Control"] = "no-store"
     return CodecSession(
-        operator=body.username.strip().lower(), expires_in=access.expires_in, temporal_ui_url=settings.temporal.ui_url
+        operator=operator.username, expires_in=access.expires_in, temporal_ui_url=settings.temporal.ui_url
     )
 
 

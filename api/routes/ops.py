@@ -37,7 +37,7 @@ from api.security import (
 )
 from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, timeout, updated
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
-from storage.models import LoanApplication, OpsAuditEntry
+from storage.models import LoanApplication, OpsAuditEntry, Operator
 from workflows.origination import LoanOriginationWorkflow
 from workflows.origination_types import (
     TERMINAL_STATUSES,
@@ -85,12 +85,14 @@ class InvalidOperatorCredentials(Unauthorized):
     responses=problems(401, 413, 422, 429, 503),
 )
 async def issue_operator_token(body: OperatorTokenRequest, request: Request, resources: ResourcesDep) -> OperatorToken:
-    access = await log_in_operator(body, request, resources)
+    _, access = await log_in_operator(body, request, resources)
     return OperatorToken(access_token=access.token, token_type="bearer", expires_in=access.expires_in)
 
 
-async def log_in_operator(body: OperatorTokenRequest, request: Request, resources: Resources) -> IssuedAccess:
-    """Check an operator's password (throttled) and issue an access token of a new session."""
+async def log_in_operator(
+    body: OperatorTokenRequest, request: Request, resources: Resources
+) -> tuple[Operator, IssuedAccess]:
+    """Check an operator's password (throttled); the operator, and an access token of a new session."""
     auth = resources.settings.auth
     username = body.username.strip().lower()
     throttle = LoginThrottle(auth, resources.redis, scope="operator")
@@ -104,7 +106,7 @@ async def log_in_operator(body: OperatorTokenRequest, request: Request, resource
         raise InvalidOperatorCredentials()
     assert operator is not None
     log.info("ops.logged_in", operator=operator.username)
-    return operator_tokens(auth).issue(operator.id, uuid.uuid4(), "ops")
+    return operator, operator_tokens(auth).issue(operator.id, uuid.uuid4(), "ops")
 
 
 @router.post(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lendflow.logging import configure_logging, mask_cpfs
 from lendflow.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pipeline.dlq import Letter
 
 dlq_app = typer.Typer(help="Inspect and replay the pipeline's dead letters.", no_args_is_help=True)
 
@@ -99,20 +102,26 @@ def dlq_list(
     typer.echo(f"{len(letters)} letter(s)")
 
 
-@dlq_app.command("show")
-def dlq_show(letter: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq list` prints it.")]) -> None:
-    """Show one dead letter: every header and the original message."""
+def _letter_or_exit(settings: Settings, letter_id: str) -> Letter:
+    """The dead letter PARTITION:OFFSET names; a bad id or a missing letter ends the command."""
     from pipeline.dlq import parse_letter_id, read_letter
 
-    settings = _settings()
     try:
-        partition, offset = parse_letter_id(letter)
+        partition, offset = parse_letter_id(letter_id)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     found = read_letter(settings, partition, offset)
     if found is None:
-        typer.secho(f"no dead letter {letter} in {settings.kafka.topics.dlq}", fg="red", err=True)
+        typer.secho(f"no dead letter {letter_id} in {settings.kafka.topics.dlq}", fg="red", err=True)
         raise typer.Exit(1)
+    return found
+
+
+@dlq_app.command("show")
+def dlq_show(letter: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq list` prints it.")]) -> None:
+    """Show one dead letter: every header and the original message."""
+    settings = _settings()
+    found = _letter_or_exit(settings, letter)
     typer.echo(f"letter      {found.letter_id} in {found.topic}")
     for key, value in found.headers:
         typer.echo(f"{key:<32} {mask_cpfs(value.decode('utf-8', 'replace'))}")
@@ -130,7 +139,7 @@ def dlq_replay(
     force: Annotated[bool, typer.Option(help="Replay letters already replayed (the pipeline still applies an event once).")] = False,
 ) -> None:
     """Re-produce dead letters to the incoming topic with the attempt count raised."""
-    from pipeline.dlq import DeadLetterReplayer, parse_letter_id, read_letter, read_letters
+    from pipeline.dlq import DeadLetterReplayer, read_letters
     from storage.db import create_engine, create_session_maker
 
     settings = _settings()
@@ -143,17 +152,7 @@ def dlq_replay(
             if (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
         ]
     else:
-        chosen = []
-        for text in letters or []:
-            try:
-                partition, offset = parse_letter_id(text)
-            except ValueError as exc:
-                raise typer.BadParameter(str(exc)) from exc
-            found = read_letter(settings, partition, offset)
-            if found is None:
-                typer.secho(f"no dead letter {text}", fg="red", err=True)
-                raise typer.Exit(1)
-            chosen.append(found)
+        chosen = [_letter_or_exit(settings, text) for text in letters or []]
 
     async def main() -> list:
         engine = create_engine(settings.postgres)

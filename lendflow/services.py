@@ -26,12 +26,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import structlog
 
 from lendflow import REPO_ROOT
 from lendflow.settings import Settings
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
 log = structlog.get_logger(__name__)
 
@@ -510,7 +514,26 @@ def ensure_topics(settings: Settings, *, suffix: str = "") -> list[str]:
             except Exception as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise ServiceError(f"could not create Kafka topic {name}: {exc}") from exc
+        await_leaders(admin, [topic.topic for topic in wanted], deadline=time.monotonic() + 30)
     return names
+
+
+def await_leaders(admin: AdminClient, topics: list[str], *, deadline: float) -> None:
+    """Wait until every partition of ``topics`` has a leader: a topic just created is not readable before."""
+    while True:
+        metadata = admin.list_topics(timeout=10).topics
+        leaderless = []
+        for name in topics:
+            topic = metadata.get(name)
+            if topic is None or topic.error is not None or not topic.partitions:
+                leaderless.append(name)
+                continue
+            leaderless += [f"{name}[{p.id}]" for p in topic.partitions.values() if p.leader < 0 or p.error is not None]
+        if not leaderless:
+            return
+        if time.monotonic() > deadline:
+            raise ServiceError(f"Kafka has elected no leader yet for {', '.join(leaderless[:5])}")
+        time.sleep(0.2)
 
 
 class PostgresService(Service):

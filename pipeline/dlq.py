@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +38,11 @@ from pipeline.kafka import (
     DLQ_SOURCE_TOPIC,
     DLQ_STAGE,
     idempotent_producer_config,
+    is_transient,
+    kafka_error,
+    read_committed,
+    reader,
+    watermarks,
 )
 from storage.models import DeadLetterReplay
 
@@ -158,84 +162,23 @@ def _letter(message: Message) -> Letter:
     )
 
 
-def _reader(settings: Settings) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"lendflow-dlq-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-        }
-    )
-
-
-def _watermarks(consumer: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
-    """Low and high watermarks, retried while the partition's leader is still being elected."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return consumer.get_watermark_offsets(tp, timeout=timeout)
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            if not (isinstance(error, KafkaError) and error.retriable()) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def read_letters(settings: Settings, *, limit: int | None = None, timeout: float = 10.0) -> list[Letter]:
     """Every dead letter now in the DLQ (oldest first per partition), up to ``limit``."""
-    topic = settings.kafka.topics.dlq
-    consumer = _reader(settings)
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return []
-        ends: dict[int, int] = {}
-        starts = []
-        for partition in sorted(metadata.partitions):
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
-            if high > low:
-                ends[partition] = high
-                starts.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
-        if not starts:
-            return []
-        consumer.assign(starts)
-        letters: list[Letter] = []
-        deadline = time.monotonic() + timeout
-        idle_since = time.monotonic()
-        while ends and time.monotonic() < deadline and (limit is None or len(letters) < limit):
-            message = consumer.poll(0.2)
-            if message is None:
-                # Read-committed: the last offsets may be transaction markers that never surface.
-                positions = consumer.position([TopicPartition(topic, p) for p in ends])
-                for tp in positions:
-                    if tp.offset >= ends.get(tp.partition, 0):
-                        ends.pop(tp.partition, None)
-                if time.monotonic() - idle_since > 2.0:
-                    break
-                continue
-            idle_since = time.monotonic()
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("pipeline.dlq_read_error", error=str(message.error()))
-                continue
-            letters.append(_letter(message))
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
-        letters.sort(key=lambda letter: (letter.partition, letter.offset))
-        return letters[:limit] if limit is not None else letters
-    finally:
-        consumer.close()
+    messages = read_committed(
+        settings.kafka.bootstrap_servers, settings.kafka.topics.dlq, purpose="dlq-reader", limit=limit, timeout=timeout
+    )
+    return [_letter(message) for message in messages]
 
 
 def read_letter(settings: Settings, partition: int, offset: int, *, timeout: float = 10.0) -> Letter | None:
     topic = settings.kafka.topics.dlq
-    consumer = _reader(settings)
+    consumer = reader(settings.kafka.bootstrap_servers, purpose="dlq-reader")
     try:
         try:
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
-        except KafkaException:
+            low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
+        except KafkaException as exc:
+            if is_transient(kafka_error(exc)):
+                raise
             return None  # no such partition
         if not low <= offset < high:
             return None

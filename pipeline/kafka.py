@@ -13,10 +13,13 @@ killed mid-batch) is never seen downstream. Producers are idempotent with ``acks
 from __future__ import annotations
 
 import socket
+import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+import structlog
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from lendflow.settings import Settings
 
@@ -33,6 +36,23 @@ DLQ_EVENT_ID = "lendflow-dlq-event-id"
 DLQ_EVENT_TYPE = "lendflow-dlq-event-type"
 
 Headers = list[tuple[str, bytes]]
+
+log = structlog.get_logger(__name__)
+
+# What a reader meets while a partition's leadership moves: a topic created a moment ago, a broker
+# restarting, a client whose metadata is a step behind. librdkafka does not flag these retriable
+# when it reports them from an offset query, so they are named here.
+LEADERSHIP_IN_FLUX = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.FENCED_LEADER_EPOCH,
+        KafkaError.UNKNOWN_LEADER_EPOCH,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
 
 
 def instance_id(settings: Settings) -> str:
@@ -111,3 +131,82 @@ def is_fatal(error: KafkaError) -> bool:
 
 def kafka_error(exc: KafkaException) -> KafkaError | None:
     return exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+
+
+def is_transient(error: KafkaError | None) -> bool:
+    """Whether asking again shortly may succeed."""
+    return error is not None and not is_fatal(error) and (error.retriable() or error.code() in LEADERSHIP_IN_FLUX)
+
+
+def reader(bootstrap_servers: str, *, purpose: str) -> Consumer:
+    """A consumer that reads without joining any real group or committing anything."""
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"lendflow-{purpose}-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+    """Low and high watermarks of ``tp``, asked again while its leadership is in flux."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=max(0.5, deadline - time.monotonic()))
+        except KafkaException as exc:
+            if not is_transient(kafka_error(exc)) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def read_committed(
+    bootstrap_servers: str, topic: str, *, purpose: str, limit: int | None = None, timeout: float = 10.0
+) -> list[Message]:
+    """Every committed message now in ``topic``, oldest first per partition, up to ``limit``.
+
+    "Now" is the high watermarks read at the start: messages produced while reading may or may not
+    be included. A topic that does not exist yet reads as empty.
+    """
+    consumer = reader(bootstrap_servers, purpose=purpose)
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or (metadata.error is not None and not metadata.partitions):
+            return []
+        ends: dict[int, int] = {}
+        for partition in sorted(metadata.partitions):
+            low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
+            if high > low:
+                ends[partition] = high
+        if not ends:
+            return []
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in ends])
+        found: list[Message] = []
+        deadline = time.monotonic() + timeout
+        idle_since = time.monotonic()
+        while ends and time.monotonic() < deadline and (limit is None or len(found) < limit):
+            message = consumer.poll(0.2)
+            if message is None:
+                # Read-committed: the last offsets may be transaction markers that never surface.
+                for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
+                    if tp.offset >= ends.get(tp.partition, 0):
+                        ends.pop(tp.partition, None)
+                if time.monotonic() - idle_since > 2.0:
+                    break
+                continue
+            idle_since = time.monotonic()
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("kafka.read_error", topic=topic, error=str(error))
+                continue
+            found.append(message)
+            if message.offset() + 1 >= ends.get(message.partition(), 0):
+                ends.pop(message.partition(), None)
+        found.sort(key=lambda message: (message.partition(), message.offset()))
+        return found[:limit] if limit is not None else found
+    finally:
+        consumer.close()

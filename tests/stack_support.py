@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Message
 
 from api.main import create_app
 from integrations.cpf import cpf_check_digits, format_cpf
 from lendflow.settings import Settings
+from pipeline.kafka import read_committed
 from simulator.people import credit_profile_for, registration_for
 
 T = TypeVar("T")
@@ -144,46 +145,7 @@ async def eventually(
 
 def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0) -> list[Message]:
     """Every message now in ``topic`` (read committed), oldest first per partition."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
-        ends: dict[int, int] = {}
-        starts = []
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
-            if high > low:
-                ends[partition] = high
-                starts.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
-        if not starts:
-            return []
-        consumer.assign(starts)
-        found: list[Message] = []
-        deadline = time.monotonic() + timeout
-        while ends and time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is None:
-                for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
-                    if tp.offset >= ends.get(tp.partition, 0):
-                        ends.pop(tp.partition, None)
-                continue
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    raise RuntimeError(str(message.error()))
-                continue
-            found.append(message)
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
-        return found
-    finally:
-        consumer.close()
+    return read_committed(bootstrap, topic, purpose="test-reader", timeout=timeout)
 
 
 def business_today() -> date:

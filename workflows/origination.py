@@ -69,6 +69,10 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
+# Patches: executions that started before a change replay on the branch they took.
+# Added 2026-11-28: a signature is written to the read model (`signed`) when it arrives.
+SIGNED_IN_READ_MODEL = "signed-in-read-model"
+
 
 class ApplicationEnded(Exception):
     """Raised inside the workflow to leave the journey for a terminal status."""
@@ -354,8 +358,13 @@ class LoanOriginationWorkflow:
             self._record("signature", "expired")
             raise ApplicationEnded("expired", "signature_expired")
         self._compensations = [(n, c) for n, c in self._compensations if n != "void_envelope"]  # signed: nothing to void
-        self._status = "signed"
         self._record("signature", "signed")
+        if workflow.patched(SIGNED_IN_READ_MODEL):
+            # The customer and ops see the signature at once, not only when the payout is requested
+            # (which a PIX provider that keeps failing can hold back for a long while).
+            await self._change_status("signed")
+        else:
+            self._status = "signed"
         self._raise_if_cancelled()
 
         # 6-7. From the payout request on, money may be moving: a cancellation no longer undoes it.

@@ -160,11 +160,14 @@ async def test_approved_application_goes_through_offer_contract_and_payout_to_di
         "record_status",
         "record_status",
         "prepare_contract",
+        "record_status",
         "disburse",
         "complete_disbursement",
     ]
-    assert fakes.statuses == ["offer_ready", "offer_accepted"]
+    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed"]
     assert fakes.requests["record_status"][1].reserve_amount == final.offer.amount_financed
+    # The signature reaches the read model with the step that says so, before any payout.
+    assert fakes.requests["record_status"][2].steps[-1].outcome == "signed"
     assert fakes.requests["disburse"][0].offer == final.offer
     assert fakes.requests["complete_disbursement"][0].offer == final.offer
     assert described.typed_search_attributes.get(LOAN_STATUS) == "disbursed"
@@ -434,7 +437,7 @@ async def test_failed_payout_reverses_the_ledger_then_releases_the_limit(
     assert fakes.calls[-3:] == ["reverse_disbursement", "release_limit", "record_status"]
     assert "void_envelope" not in fakes.calls  # signed: nothing to void
     assert "complete_disbursement" not in fakes.calls
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "failed"]
+    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "failed"]
     assert fakes.requests["record_status"][-1].failed_step == "disbursement"
     assert ("disbursement", "failed", "invalid_key") in [(s.step, s.outcome, s.detail) for s in final.steps]
     assert described.typed_search_attributes.get(FAILED_STEP) == "disbursement"
@@ -460,7 +463,7 @@ async def test_refused_payout_reverses_the_entry_posted_before_it(env: WorkflowE
         LedgerReversal(app.application_id, f"{app.application_id}:disbursement", "disbursement_refused:InvalidPixKey")
     ]
     assert outcomes(final, "disbursement") == ["refused"]
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "failed"]
+    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "failed"]
 
 
 # --- Cancellation -----------------------------------------------------------------------------------
@@ -581,7 +584,32 @@ async def test_cancellation_is_refused_once_the_payout_is_requested(env: Workflo
     assert refused_signed.type == "NotCancellable"
     assert refused_disbursing.type == "NotCancellable"
     assert result.status == "disbursed" and result.compensations == []
-    assert fakes.statuses == ["offer_ready", "offer_accepted"]
+    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed"]
+
+
+async def test_signature_is_recorded_as_signed_and_a_cancellation_then_still_undoes(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    """Between the signature and the payout request the read model says `signed`; a cancellation
+    that arrives while that is written still ends the journey, releasing the limit (no envelope to void)."""
+    fakes = OriginationFakes()
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        await _to_contract_sent(handle, app, fakes)
+        writing = fakes.hold("record_status")
+        await signed(handle, app)
+        await eventually(lambda: len(fakes.requests["record_status"]) == 3, what="the signed status written")
+        while_signed = await state(handle)
+        accepted = await cancel(handle, by="customer")
+        writing.set()
+        result = await handle.result()
+
+    assert while_signed.status == "signed"
+    assert accepted == CancellationAccepted(status_when_requested="signed")
+    assert result.status == "cancelled" and result.compensations == ["release_limit"]
+    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "cancelled"]
+    assert "disburse" not in fakes.calls
 
 
 async def test_workflow_cancelled_while_the_payout_is_in_flight_undoes_nothing_and_disburses(

@@ -61,9 +61,13 @@ def services_up(only: ServiceNames = None) -> None:
 @services_app.command("down")
 def services_down(only: ServiceNames = None) -> None:
     """Stop the services that `services up` started, and only those."""
-    from lendflow.services import services_down as down
+    from lendflow.services import ServiceError, services_down as down
 
-    stopped = down(_settings(), only)
+    try:
+        stopped = down(_settings(), only)
+    except ServiceError as exc:
+        typer.secho(f"services down failed: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"stopped: {', '.join(stopped) or 'nothing (none was started by lendflow)'}")
 
 

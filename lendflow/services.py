@@ -133,6 +133,9 @@ def _stop_pid(pid: int, *, timeout: float = 20.0) -> None:
 
 class Service:
     name: str
+    # Services this one cannot work without: `up` brings them up first, `down` of one of them
+    # takes this one down too.
+    needs: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -349,6 +352,7 @@ def ui_server_command(binary: Path, root: Path) -> list[str]:
 
 class TemporalUIService(Service):
     name = "temporal-ui"
+    needs = ("temporal",)
 
     @property
     def _host_port(self) -> tuple[str, int]:
@@ -649,15 +653,36 @@ def all_services(settings: Settings) -> list[Service]:
     ]
 
 
+def select_services(settings: Settings, only: list[str] | None, *, with_: str) -> list[Service]:
+    """The services named in ``only`` (all when empty), in start order, widened by what they need
+    (``with_="needs"``, for starting) or by what needs them (``with_="dependents"``, for stopping)."""
+    services = all_services(settings)
+    if not only:
+        return services
+    unknown = sorted(set(only) - {s.name for s in services})
+    if unknown:
+        known = ", ".join(s.name for s in services)
+        raise ServiceError(f"no such service: {', '.join(unknown)} (the services are {known})")
+    chosen = set(only)
+    while True:
+        if with_ == "needs":
+            wider = chosen | {need for s in services if s.name in chosen for need in s.needs}
+        else:
+            wider = chosen | {s.name for s in services if chosen & set(s.needs)}
+        if wider == chosen:
+            return [s for s in services if s.name in chosen]
+        chosen = wider
+
+
 def services_up(settings: Settings, only: list[str] | None = None) -> list[str]:
-    """Bring every service up; returns the names of those this call started."""
+    """Bring the services up, with those they need; returns the names of those this call started."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    return [s.name for s in all_services(settings) if (not only or s.name in only) and s.up()]
+    return [s.name for s in select_services(settings, only, with_="needs") if s.up()]
 
 
 def services_down(settings: Settings, only: list[str] | None = None) -> list[str]:
-    """Stop what `up` started, newest first; returns the names of those stopped."""
-    return [s.name for s in reversed(all_services(settings)) if (not only or s.name in only) and s.down()]
+    """Stop what `up` started, with what needs it, newest first; returns the names of those stopped."""
+    return [s.name for s in reversed(select_services(settings, only, with_="dependents")) if s.down()]
 
 
 def services_status(settings: Settings) -> list[ServiceStatus]:

@@ -6,7 +6,12 @@ import subprocess
 import sys
 import time
 
-from lendflow.services import _pid_alive
+import pytest
+from typer.testing import CliRunner
+
+from lendflow.cli import app
+from lendflow.services import ServiceError, _pid_alive, select_services
+from lendflow.settings import Settings
 
 
 def test_a_child_that_exited_is_dead_not_a_zombie_to_wait_on() -> None:
@@ -17,3 +22,26 @@ def test_a_child_that_exited_is_dead_not_a_zombie_to_wait_on() -> None:
 
     assert not _pid_alive(child.pid)
 
+
+
+def _names(settings: Settings, only: list[str] | None, with_: str) -> list[str]:
+    return [service.name for service in select_services(settings, only, with_=with_)]
+
+
+def test_a_service_comes_up_with_what_it_needs_and_goes_down_with_what_needs_it(settings: Settings) -> None:
+    # The UI server is useless without Temporal: started alone it brings Temporal up first, and
+    # stopping Temporal stops it too (it used to be left running, pointing at nothing).
+    assert _names(settings, ["temporal-ui"], "needs") == ["temporal", "temporal-ui"]
+    assert _names(settings, ["temporal"], "dependents") == ["temporal", "temporal-ui"]
+    assert _names(settings, ["temporal"], "needs") == ["temporal"]
+    assert _names(settings, ["temporal-ui"], "dependents") == ["temporal-ui"]
+    assert _names(settings, ["kafka", "postgres"], "dependents") == ["postgres", "kafka"]
+    assert _names(settings, None, "needs") == ["postgres", "redis", "kafka", "temporal", "temporal-ui"]
+
+
+def test_an_unknown_service_name_is_refused_with_the_known_ones(settings: Settings) -> None:
+    with pytest.raises(ServiceError, match="no such service: tempora .*temporal-ui"):
+        select_services(settings, ["tempora"], with_="dependents")
+    result = CliRunner().invoke(app, ["services", "down", "tempora"])
+    assert result.exit_code == 1
+    assert "no such service: tempora" in result.output

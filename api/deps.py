@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from api.problems import ServiceUnavailable
 from api.repositories import operators
-from api.security import InvalidToken, SessionStore, customer_tokens, operator_tokens
+from api.security import AccessTokens, InvalidToken, SessionStore, codec_tokens, customer_tokens, operator_tokens
 from integrations.factory import ProviderClients
 from lendflow.settings import Settings
 from pipeline.intake import EventProducer
@@ -149,14 +149,16 @@ async def codec_operator(
     cookie: Annotated[str | None, Depends(operator_codec_cookie)],
 ) -> OperatorPrincipal:
     """An operator by bearer token (tools) or by the codec session cookie (the Temporal UI)."""
-    token = credentials.credentials if credentials is not None else cookie
-    if not token:
+    if credentials is not None:
+        return await operator_from_token(resources, credentials.credentials)
+    if not cookie:
         raise InvalidToken("an operator bearer token or the codec session cookie is required")
-    return await operator_from_token(resources, token)
+    return await operator_from_token(resources, cookie, tokens=codec_tokens(resources.settings.auth))
 
 
-async def operator_from_token(resources: Resources, token: str) -> OperatorPrincipal:
-    claims = operator_tokens(resources.settings.auth).verify(token, role="ops")
+async def operator_from_token(resources: Resources, token: str, *, tokens: AccessTokens | None = None) -> OperatorPrincipal:
+    """The operator of an access token (by default the ops API's), still active, session not revoked."""
+    claims = (tokens or operator_tokens(resources.settings.auth)).verify(token, role="ops")
     if await _session_revoked(resources, claims.session_id):
         raise InvalidToken("the session was revoked")
     async with resources.session_maker() as session:

@@ -154,6 +154,11 @@ def operator_tokens(auth: AuthSettings) -> AccessTokens:
     return AccessTokens(auth, audience=auth.ops_audience, ttl_seconds=auth.ops_access_ttl_seconds)
 
 
+def codec_tokens(auth: AuthSettings) -> AccessTokens:
+    """The codec session's: of an audience only `/codec` accepts, so the long life opens nothing else."""
+    return AccessTokens(auth, audience=auth.codec_audience, ttl_seconds=auth.ops_session_max_seconds)
+
+
 # --- Sessions: refresh-token families ------------------------------------------------------------
 
 
@@ -178,6 +183,7 @@ class IssuedRefresh:
     token: str
     family_id: uuid.UUID
     subject_id: uuid.UUID
+    expires_at: datetime
 
 
 class SessionStore:
@@ -192,9 +198,12 @@ class SessionStore:
 
     async def start(self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID) -> IssuedRefresh:
         """A new family with its first refresh token (the caller commits)."""
-        return self._add(session, kind, subject_id, uuid.uuid4())
+        ttl = self._auth.ops_session_max_seconds if kind == "operator" else self._auth.refresh_ttl_seconds
+        return self._add(session, kind, subject_id, uuid.uuid4(), _now() + timedelta(seconds=ttl))
 
-    def _add(self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID, family_id: uuid.UUID) -> IssuedRefresh:
+    def _add(
+        self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID, family_id: uuid.UUID, expires_at: datetime
+    ) -> IssuedRefresh:
         token = secrets.token_urlsafe(32)
         session.add(
             RefreshToken(
@@ -202,10 +211,10 @@ class SessionStore:
                 subject_kind=kind,
                 subject_id=subject_id,
                 token_hash=_digest(token),
-                expires_at=_now() + timedelta(seconds=self._auth.refresh_ttl_seconds),
+                expires_at=expires_at,
             )
         )
-        return IssuedRefresh(token=token, family_id=family_id, subject_id=subject_id)
+        return IssuedRefresh(token=token, family_id=family_id, subject_id=subject_id, expires_at=expires_at)
 
     async def rotate(self, session: AsyncSession, presented: str, kind: SubjectKind) -> IssuedRefresh:
         """Use ``presented`` once and return its successor; a replay revokes the family.
@@ -226,7 +235,9 @@ class SessionStore:
         if row.expires_at <= _now():
             raise InvalidRefreshToken()
         row.used_at = _now()
-        issued = self._add(session, kind, row.subject_id, row.family_id)
+        # A customer's session slides forward; an operator's ends when its family's first token did.
+        expires_at = row.expires_at if kind == "operator" else _now() + timedelta(seconds=self._auth.refresh_ttl_seconds)
+        issued = self._add(session, kind, row.subject_id, row.family_id, expires_at)
         await session.commit()
         return issued
 
@@ -244,7 +255,7 @@ class SessionStore:
 
     async def mark_revoked(self, family_id: uuid.UUID) -> None:
         # Access tokens of the family live at most this long; after that the mark is not needed.
-        ttl = max(self._auth.access_ttl_seconds, self._auth.ops_access_ttl_seconds) + 60
+        ttl = max(self._auth.access_ttl_seconds, self._auth.ops_access_ttl_seconds, self._auth.ops_session_max_seconds) + 60
         await self._redis.set(self._revoked_key(family_id), b"1", ex=ttl)
 
     async def is_revoked(self, family_id: uuid.UUID) -> bool:

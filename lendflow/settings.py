@@ -103,9 +103,14 @@ class AuthSettings(BaseModel):
     issuer: str = "https://api.lendflow.dev"
     audience: str = "lendflow-app"
     ops_audience: str = "lendflow-ops"
+    # The Temporal UI's codec cookie: valid for decoding only, for the operator's whole session.
+    codec_audience: str = "lendflow-ops-codec"
     access_ttl_seconds: int = Field(default=900, ge=60)
     refresh_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
     ops_access_ttl_seconds: int = Field(default=900, ge=60)
+    # An operator's session is refreshed without a password for at most this long (a working
+    # shift); unlike a customer's, it does not slide forward with each refresh.
+    ops_session_max_seconds: int = Field(default=12 * 3600, ge=300)
     # Mark the operator's codec session cookie Secure even when the API itself sees plain HTTP
     # (behind a TLS-terminating proxy). Requests that arrive over HTTPS always get a Secure cookie.
     cookie_secure: bool = False

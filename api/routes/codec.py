@@ -33,8 +33,8 @@ from api.deps import (
 )
 from api.openapi import problems
 from api.problems import UnprocessableEntity
-from api.routes.ops import OperatorTokenRequest, log_in_operator
-from api.security import SessionStore, redis_call
+from api.routes.ops import OperatorTokenRequest, end_operator_session, log_in_operator
+from api.security import codec_tokens
 from lendflow.settings import Settings
 from lendflow.temporal import payload_codec
 
@@ -136,13 +136,14 @@ async def start_session(
     body: OperatorTokenRequest, request: Request, response: Response, resources: ResourcesDep
 ) -> CodecSession:
     settings = resources.settings
-    operator, access = await log_in_operator(body, request, resources)
-    response.set_cookie(
-        OPS_CODEC_COOKIE, access.token, max_age=access.expires_in, **_cookie_attributes(request, settings)
-    )
+    session = await log_in_operator(body, request, resources)
+    # The cookie lasts the operator's session (a shift), not an access token's 15 minutes: the UI
+    # cannot refresh it, and its audience opens nothing but the codec.
+    codec = codec_tokens(settings.auth).issue(session.operator.id, session.refresh.family_id, "ops")
+    response.set_cookie(OPS_CODEC_COOKIE, codec.token, max_age=codec.expires_in, **_cookie_attributes(request, settings))
     response.headers["Cache-Control"] = "no-store"
     return CodecSession(
-        operator=operator.username, expires_in=access.expires_in, temporal_ui_url=settings.temporal.ui_url
+        operator=session.operator.username, expires_in=codec.expires_in, temporal_ui_url=settings.temporal.ui_url
     )
 
 
@@ -154,7 +155,7 @@ async def start_session(
     responses=problems(401, 503),
 )
 async def end_session(request: Request, operator: CodecOperator, resources: ResourcesDep) -> Response:
-    await redis_call(SessionStore(resources.settings.auth, resources.redis).mark_revoked(operator.session_id))
+    await end_operator_session(resources, operator)
     log.info("codec.session_ended", operator=operator.username)
     response = Response(status_code=204)
     response.delete_cookie(OPS_CODEC_COOKIE, **_cookie_attributes(request, resources.settings))
@@ -214,7 +215,9 @@ document.getElementById("login").addEventListener("submit", async (event) => {
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) { show(body.detail || body.title || ("log-in failed: HTTP " + response.status), true); return; }
-  show("Logged in as " + body.operator + " for " + Math.round(body.expires_in / 60) + " minutes. Opening the Temporal UI…");
+  const minutes = Math.round(body.expires_in / 60);
+  const lasting = minutes >= 120 ? Math.round(minutes / 60) + " hours" : minutes + " minutes";
+  show("Logged in as " + body.operator + " for " + lasting + ". Opening the Temporal UI…");
   window.location.assign(uiUrl);
 });
 document.getElementById("logout").addEventListener("click", async () => {

@@ -12,6 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -26,8 +27,11 @@ from api.pagination import Cursor, Page, PageDep, bad_cursor
 from api.problems import LendflowError, NotFound, ServiceUnavailable, Unauthorized
 from api.repositories import audit, loans, operators
 from api.schemas.loans import LoanApplicationView, LoanSummary, application_view
+from api.routes.auth import RefreshRequest
 from api.security import (
+    InvalidRefreshToken,
     IssuedAccess,
+    IssuedRefresh,
     LoginThrottle,
     SessionStore,
     client_address,
@@ -69,12 +73,32 @@ class OperatorTokenRequest(BaseModel):
 
 class OperatorToken(BaseModel):
     access_token: str = Field(description="JWT of audience lendflow-ops, role ops")
+    refresh_token: str = Field(description="Opaque; use once with `POST /v1/ops/auth/refresh` for a new pair")
     token_type: Literal["bearer"]
     expires_in: int
+    session_expires_at: datetime = Field(
+        description="When the session ends whatever the refreshes (a shift): then the operator logs in again"
+    )
 
 
 class InvalidOperatorCredentials(Unauthorized):
     code, title = "invalid-credentials", "The username or the password is not right"
+
+
+@dataclass(frozen=True)
+class OperatorSession:
+    operator: Operator
+    access: IssuedAccess
+    refresh: IssuedRefresh
+
+    def token(self) -> OperatorToken:
+        return OperatorToken(
+            access_token=self.access.token,
+            refresh_token=self.refresh.token,
+            token_type="bearer",
+            expires_in=self.access.expires_in,
+            session_expires_at=self.refresh.expires_at,
+        )
 
 
 @router.post(
@@ -85,14 +109,11 @@ class InvalidOperatorCredentials(Unauthorized):
     responses=problems(401, 413, 422, 429, 503),
 )
 async def issue_operator_token(body: OperatorTokenRequest, request: Request, resources: ResourcesDep) -> OperatorToken:
-    _, access = await log_in_operator(body, request, resources)
-    return OperatorToken(access_token=access.token, token_type="bearer", expires_in=access.expires_in)
+    return (await log_in_operator(body, request, resources)).token()
 
 
-async def log_in_operator(
-    body: OperatorTokenRequest, request: Request, resources: Resources
-) -> tuple[Operator, IssuedAccess]:
-    """Check an operator's password (throttled); the operator, and an access token of a new session."""
+async def log_in_operator(body: OperatorTokenRequest, request: Request, resources: Resources) -> OperatorSession:
+    """Check an operator's password (throttled) and start a session: its access and refresh tokens."""
     auth = resources.settings.auth
     username = body.username.strip().lower()
     throttle = LoginThrottle(auth, resources.redis, scope="operator")
@@ -105,19 +126,49 @@ async def log_in_operator(
         log.info("ops.login_failed")
         raise InvalidOperatorCredentials()
     assert operator is not None
+    async with resources.session_maker() as session:
+        refresh = await SessionStore(auth, resources.redis).start(session, "operator", operator.id)
+        await session.commit()
     log.info("ops.logged_in", operator=operator.username)
-    return operator, operator_tokens(auth).issue(operator.id, uuid.uuid4(), "ops")
+    return OperatorSession(operator, operator_tokens(auth).issue(operator.id, refresh.family_id, "ops"), refresh)
+
+
+@router.post(
+    "/auth/refresh",
+    response_model=OperatorToken,
+    operation_id="refresh_operator_token",
+    summary="Trade an operator's refresh token for a new pair, within the session's end",
+    responses=problems(401, 413, 422, 503),
+)
+async def refresh_operator_token(body: RefreshRequest, resources: ResourcesDep) -> OperatorToken:
+    auth = resources.settings.auth
+    store = SessionStore(auth, resources.redis)
+    async with resources.session_maker() as session:
+        refresh = await redis_call(store.rotate(session, body.refresh_token, "operator"))
+        operator = await operators.by_id(session, refresh.subject_id)
+        if operator is None or not operator.active or operator.role != "ops":
+            await redis_call(store.revoke(session, refresh.family_id))
+            log.info("ops.refresh_refused", reason="operator not active")
+            raise InvalidRefreshToken("the operator is not active")
+    return OperatorSession(operator, operator_tokens(auth).issue(operator.id, refresh.family_id, "ops"), refresh).token()
+
+
+async def end_operator_session(resources: Resources, operator: OperatorPrincipal) -> None:
+    """Revoke the session: its refresh tokens stop working, and its access tokens at once."""
+    async with resources.session_maker() as session:
+        await redis_call(SessionStore(resources.settings.auth, resources.redis).revoke(session, operator.session_id))
 
 
 @router.post(
     "/auth/logout",
     status_code=204,
     operation_id="logout_operator",
-    summary="End the operator's session",
+    summary="End the operator's session: its refresh and access tokens stop working",
     responses=problems(401, 503),
 )
 async def logout_operator(operator: CurrentOperator, resources: ResourcesDep) -> Response:
-    await redis_call(SessionStore(resources.settings.auth, resources.redis).mark_revoked(operator.session_id))
+    await end_operator_session(resources, operator)
+    log.info("ops.logged_out", operator=operator.username)
     return Response(status_code=204)
 
 

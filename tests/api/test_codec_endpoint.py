@@ -92,7 +92,9 @@ async def test_a_codec_session_cookie_lets_the_browser_decode(api: httpx.AsyncCl
     assert session.headers["cache-control"] == "no-store"
     attributes = [a.strip().lower() for a in session.headers["set-cookie"].split(";")]
     assert attributes[0].startswith("lendflow_ops_codec=")
-    assert {"httponly", "path=/codec", "samesite=strict", "max-age=900"} <= set(attributes)
+    # It lasts the operator's shift (the UI cannot refresh it), not an access token's 15 minutes.
+    assert {"httponly", "path=/codec", "samesite=strict", "max-age=43200"} <= set(attributes)
+    assert session.json()["expires_in"] == 43200
     assert "secure" not in attributes  # plain HTTP here; see the HTTPS test below
 
     decoded = await api.post("/codec/decode", json=await _encrypted_input(), headers={"Cookie": _cookie(session)})
@@ -104,8 +106,11 @@ async def test_the_codec_cookie_opens_no_other_route(api: httpx.AsyncClient, new
     session = await _codec_session(api, await new_operator())
 
     response = await api.get("/v1/ops/applications", headers={"Cookie": _cookie(session)})
+    # Nor does its token, copied out of the browser into a bearer header: its audience is the codec's.
+    token = _cookie(session).split("=", 1)[1]
+    as_bearer = await api.get("/v1/ops/applications", headers={"Authorization": f"Bearer {token}"})
 
-    assert response.status_code == 401
+    assert response.status_code == as_bearer.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
 
 

@@ -4,7 +4,9 @@ paused step, cancellation with compensation, dead letters, and the append-only a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import PASSWORD, eventually, register_and_login
 from lendflow.settings import Settings
 from pipeline.kafka import DLQ_ATTEMPT, DLQ_ERROR_CLASS, DLQ_EVENT_ID, DLQ_EVENT_TYPE, DLQ_STAGE
-from storage.models import OpsAuditEntry, Operator
+from storage.models import OpsAuditEntry, Operator, RefreshToken
 from test_loans import activate, apply, loan_in
 
 
@@ -58,6 +60,71 @@ async def test_a_deactivated_operator_is_refused_at_once(
 
     assert (await api.get("/v1/ops/review-queue", headers=ops)).status_code == 401
     assert (await api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})).status_code == 401
+
+
+async def test_an_operator_session_is_refreshed_without_the_password_until_the_shift_ends(
+    api: httpx.AsyncClient, new_operator: Any, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    username = await new_operator()
+    login = await api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    first = login.json()
+    shift_ends = datetime.fromisoformat(first["session_expires_at"])
+    assert timedelta(hours=11, minutes=59) < shift_ends - datetime.now(UTC) <= timedelta(hours=12)
+
+    refreshed = await api.post("/v1/ops/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    headers = {"Authorization": f"Bearer {second['access_token']}"}
+    assert (await api.get("/v1/ops/applications", headers=headers)).status_code == 200
+    # The shift does not move with a refresh.
+    assert datetime.fromisoformat(second["session_expires_at"]) == shift_ends
+    # A customer's refresh token is no operator's.
+    customer = await register_and_login(api)
+    assert (await api.post("/v1/ops/auth/refresh", json={"refresh_token": customer.refresh_token})).status_code == 401
+
+    # Once the shift is over, the latest refresh token no longer works.
+    async with session_maker() as session, session.begin():
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == hashlib.sha256(second["refresh_token"].encode()).hexdigest())
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    over = await api.post("/v1/ops/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert over.status_code == 401 and over.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_replayed_operator_refresh_token_ends_the_session(api: httpx.AsyncClient, new_operator: Any) -> None:
+    first = (await api.post("/v1/ops/auth/token", json={"username": await new_operator(), "password": PASSWORD})).json()
+    second = (await api.post("/v1/ops/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+
+    replayed = await api.post("/v1/ops/auth/refresh", json={"refresh_token": first["refresh_token"]})
+
+    assert replayed.status_code == 401 and replayed.json()["type"].endswith("/refresh-token-reused")
+    headers = {"Authorization": f"Bearer {second['access_token']}"}
+    assert (await api.get("/v1/ops/applications", headers=headers)).status_code == 401
+    assert (await api.post("/v1/ops/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+
+
+async def test_logging_out_or_deactivation_ends_the_refreshes_too(
+    api: httpx.AsyncClient, new_operator: Any, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    username = await new_operator()
+    out = (await api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})).json()
+    logout = await api.post("/v1/ops/auth/logout", headers={"Authorization": f"Bearer {out['access_token']}"})
+    assert logout.status_code == 204
+    assert (await api.post("/v1/ops/auth/refresh", json={"refresh_token": out["refresh_token"]})).status_code == 401
+
+    kept = (await api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})).json()
+    async with session_maker() as session, session.begin():
+        await session.execute(update(Operator).where(Operator.username == username).values(active=False))
+    refused = await api.post("/v1/ops/auth/refresh", json={"refresh_token": kept["refresh_token"]})
+    assert refused.status_code == 401 and "not active" in refused.json()["detail"]
+    async with session_maker() as session, session.begin():
+        await session.execute(update(Operator).where(Operator.username == username).values(active=True))
+    # Reactivated, the operator logs in again: the refused session stays ended.
+    again = await api.post("/v1/ops/auth/refresh", json={"refresh_token": kept["refresh_token"]})
+    assert again.status_code == 401
 
 
 async def test_applications_are_listed_by_status_and_paginated(api: httpx.AsyncClient, new_operator: Any) -> None:

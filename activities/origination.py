@@ -5,6 +5,7 @@ idempotency key derived from the application and the step, because activities ru
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.pdf import render_pdf
 from activities.provider_errors import provider_call
 from domain.ccb import CcbInstallment, CcbTerms, ccb_lines
+from domain.pix_keys import customers_own_pix_key
 from integrations.cpf import mask_cpf
 from integrations.credit_bureau import CreditBureauClient
 from integrations.ecm import EcmClient
@@ -389,7 +391,18 @@ class OriginationActivities:
         async with self._sessions() as session, session.begin():
             application = await self._application(session, request.application_id)
             customer = await self._customer(session, request.customer_id)
-            pix_key = request.pix_key or customer.cpf
+            pix_key = customer.cpf
+            payout_key = f"{request.application_id}:payout"
+            if request.pix_key is not None:
+                # An ops correction: only to one of the customer's own keys (checked by the API too).
+                own = customers_own_pix_key(request.pix_key, cpf=customer.cpf, email=customer.email, phone=customer.phone)
+                if own is None:
+                    raise ApplicationError(
+                        "the corrected PIX key is not one of the customer's", type="PixKeyNotTheCustomers", non_retryable=True
+                    )
+                # A payout of its own per destination: retrying one key never pays twice, and a
+                # refused key's idempotency key is not reused for another destination.
+                pix_key, payout_key = own, f"{payout_key}:{hashlib.sha256(own.encode()).hexdigest()[:16]}"
             await ledger.post_entry(
                 session,
                 idempotency_key=ledger_key,
@@ -412,7 +425,7 @@ class OriginationActivities:
             payout = await self._pix.create_payout(
                 amount=offer.amount_released,
                 destination=PixKeyDestination(pix_key=pix_key),
-                idempotency_key=f"{request.application_id}:payout",
+                idempotency_key=payout_key,
                 external_reference=request.application_id,
                 description=f"Emprestimo {request.application_id[:8]}",
             )

@@ -41,6 +41,7 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "MakerChecker": (409, "maker-checker", "The reviewer must not be who last acted on the application"),
     "ReasonRequired": (422, "reason-required", "A review decision needs a reason"),
     "NothingToRetry": (409, "nothing-to-retry", "No step of the application is paused"),
+    "InvalidCorrection": (422, "invalid-correction", "The paused step cannot take this correction"),
     "SettlementOpen": (409, "settlement-open", "An early settlement charge is already open today"),
     "InstallmentDue": (409, "installment-due", "An installment is due or overdue: pay it first"),
 }

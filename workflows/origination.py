@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.onboarding import ProviderEvent
     from workflows.origination_types import (
         CANCELLABLE_STATUSES,
+        CORRECTIONS,
         TERMINAL_STATUSES,
         AcceptOffer,
         ApplicationState,
@@ -72,6 +73,8 @@ T = TypeVar("T")
 # Patches: executions that started before a change replay on the branch they took.
 # Added 2026-11-28: a signature is written to the read model (`signed`) when it arrives.
 SIGNED_IN_READ_MODEL = "signed-in-read-model"
+# Added 2026-11-28: a correctable refusal (policy.correctable_refusals) pauses for ops corrections.
+PAUSE_FOR_CORRECTION = "pause-for-correction"
 
 
 class ApplicationEnded(Exception):
@@ -98,6 +101,7 @@ class LoanOriginationWorkflow:
     def __init__(self, application: LoanApplicationInput) -> None:
         self._input = application
         self._payout_requested = False
+        self._cancelled_by_temporal = False
         self._status: ApplicationStatus = "submitted"
         self._offer: Offer | None = None
         self._accepted: OfferAccepted | None = None
@@ -190,6 +194,11 @@ class LoanOriginationWorkflow:
     def _validate_retry(self, retry: StepRetry) -> None:
         if self._paused_step is None or self._retry is not None:
             raise ApplicationError("no step is paused", type="NothingToRetry")
+        unknown = sorted(set(retry.corrections) - CORRECTIONS.get(self._paused_step, frozenset()))
+        if unknown:
+            raise ApplicationError(
+                f"{', '.join(unknown)} cannot be corrected at the {self._paused_step} step", type="InvalidCorrection"
+            )
 
     @workflow.signal
     def signature_event(self, event: ProviderEvent) -> None:
@@ -219,6 +228,8 @@ class LoanOriginationWorkflow:
             await self._journey(application)
         except ApplicationEnded as ended:
             await self._end(ended.status, ended.reason, ended.failed_step)
+            if self._cancelled_by_temporal:
+                raise asyncio.CancelledError() from None  # the execution ends Canceled, as asked
         except (asyncio.CancelledError, ActivityError) as err:
             if not is_cancelled_exception(err):
                 raise
@@ -373,7 +384,14 @@ class LoanOriginationWorkflow:
             try:
                 await asyncio.shield(payout)
             except asyncio.CancelledError:
-                if not payout.done():
+                if payout.done():
+                    continue
+                if not self._payout_requested and self._cancel is None:
+                    # Paused on a refused payout: nothing is in flight, so the cancellation (from the
+                    # Temporal UI, say) ends the journey with its compensations, as ops' would.
+                    self._cancel = CancellationRequest(requested_by="temporal", reason="workflow_cancelled")
+                    self._cancelled_by_temporal = True
+                else:
                     self._record("cancellation", "refused", "the payout is in flight")
         payout.result()
 
@@ -452,6 +470,9 @@ class LoanOriginationWorkflow:
                 if is_cancelled_exception(err):
                     raise  # the workflow is being cancelled: not a failure of the step
                 refusal = _refusal_type(err)
+                if refusal is not None and self._correctable(name, refusal):
+                    await self._pause_for_correction(name, f"{refusal}: {err.cause or err}")
+                    continue
                 if refusal is not None:
                     self._record(name, "refused", refusal)
                     raise ApplicationEnded("failed", f"{name}_refused:{refusal}", name) from err
@@ -459,6 +480,16 @@ class LoanOriginationWorkflow:
                     self._record(name, "failed", str(err.cause or err))
                     raise ApplicationEnded("failed", f"{name}_failed", name) from err
                 await self._pause(name, str(err.cause or err))
+
+    def _correctable(self, step: str, refusal: str) -> bool:
+        return f"{step}:{refusal}" in self._input_policy.correctable_refusals and workflow.patched(PAUSE_FOR_CORRECTION)
+
+    async def _pause_for_correction(self, step: str, error: str) -> None:
+        """Pause a refused step for corrected data. A refusal moved nothing (a refused payout sent no
+        money), so while paused the application may still be cancelled, with its compensations."""
+        payout_requested, self._payout_requested = self._payout_requested, False
+        await self._pause(step, error)
+        self._payout_requested = payout_requested
 
     async def _pause(self, step: str, error: str) -> None:
         self._paused_step = step

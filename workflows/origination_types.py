@@ -63,6 +63,10 @@ class OriginationPolicy:
     servicing_charge_lead: timedelta = timedelta(days=5)
     # Steps that pause for an ops retry when they keep failing, instead of failing the application.
     fixable_steps: tuple[str, ...] = ("credit_analysis", "contract")
+    # Refusals ("step:Type") that corrected data can overcome: the step pauses for an ops retry with
+    # corrections (see CORRECTIONS) instead of failing. A PIX key the directory does not know is
+    # refused before any money moves, so the payout may wait for another of the customer's keys.
+    correctable_refusals: tuple[str, ...] = ("disbursement:PixKeyNotFound", "disbursement:PixKeyNotTheCustomers")
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,10 @@ class ReviewDecision:
 class ReviewRecorded:
     reviewer: str
     approve: bool
+
+
+# The data an ops retry may correct, by paused step.
+CORRECTIONS: dict[str, frozenset[str]] = {"disbursement": frozenset({"pix_key"})}
 
 
 @dataclass(frozen=True)

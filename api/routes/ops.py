@@ -24,10 +24,10 @@ from api.deps import CurrentOperator, OperatorPrincipal, Resources, ResourcesDep
 from api.fields import TEXT, MoneyOut
 from api.openapi import problems
 from api.pagination import Cursor, Page, PageDep, bad_cursor
-from api.problems import LendflowError, NotFound, ServiceUnavailable, Unauthorized
-from api.repositories import audit, loans, operators
-from api.schemas.loans import LoanApplicationView, LoanSummary, application_view
+from api.problems import LendflowError, NotFound, ServiceUnavailable, Unauthorized, UnprocessableEntity
+from api.repositories import audit, customers, loans, operators
 from api.routes.auth import RefreshRequest
+from api.schemas.loans import LoanApplicationView, LoanSummary, application_view
 from api.security import (
     InvalidRefreshToken,
     IssuedAccess,
@@ -40,6 +40,7 @@ from api.security import (
     verify_password,
 )
 from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, timeout, updated
+from domain.pix_keys import customers_own_pix_key, pix_key_kind
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
 from storage.models import LoanApplication, OpsAuditEntry, Operator
 from workflows.origination import LoanOriginationWorkflow
@@ -356,7 +357,11 @@ class RetryRequest(BaseModel):
             Annotated[StrictStr, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")],
             Annotated[StrictStr, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")],
         ],
-        Field(max_length=10, description='Corrected data for the paused step, e.g. {"pix_key": "..."}'),
+        Field(
+            max_length=10,
+            description='Corrected data for the paused step: {"pix_key": "..."} for a payout refused for its key, '
+            "the customer's own CPF, e-mail or mobile phone as registered",
+        ),
     ] = {}
 
 
@@ -384,17 +389,36 @@ async def retry_step(
         resources, request, operator, action="retry_step", object_type="loan_application",
         object_id=str(application_id), detail={"corrected_fields": sorted(body.corrections)},
     ) as detail:
-        await _application(resources, application_id)
+        application = await _application(resources, application_id)
+        corrections = dict(body.corrections)
+        if "pix_key" in corrections:
+            corrections["pix_key"] = await _customers_own_pix_key(resources, application, corrections["pix_key"])
+            detail["pix_key_kind"] = pix_key_kind(corrections["pix_key"])
         handle = resources.temporal.get_workflow_handle(loan_workflow_id(str(application_id)))
         accepted = await updated(
             handle.execute_update(
                 LoanOriginationWorkflow.retry_step,
-                StepRetry(operator=operator.actor, corrections=dict(body.corrections)),
+                StepRetry(operator=operator.actor, corrections=corrections),
                 rpc_timeout=timeout(resources.settings),
             )
         )
         detail["step"] = accepted.step
     return RetryAcceptedView(application_id=application_id, step=accepted.step)
+
+
+class PixKeyNotTheCustomers(UnprocessableEntity):
+    code, title = "pix-key-not-the-customers", "A loan is paid out only to one of the borrower's own PIX keys"
+
+
+async def _customers_own_pix_key(resources: Resources, application: LoanApplication, key: str) -> str:
+    """The corrected key, normalised, if it is the borrower's CPF, e-mail or phone as registered."""
+    async with resources.session_maker() as session:
+        customer = await customers.by_id(session, application.customer_id)
+    assert customer is not None  # an application's customer is never deleted
+    own = customers_own_pix_key(key, cpf=customer.cpf, email=customer.email, phone=customer.phone)
+    if own is None:
+        raise PixKeyNotTheCustomers("pix_key must be the customer's CPF, e-mail or mobile phone as registered")
+    return own
 
 
 class OpsCancelRequest(BaseModel):

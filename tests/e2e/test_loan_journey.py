@@ -23,8 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.repositories.operators import create_operator
 from integrations.factory import ProviderClients
-from lendflow.commands.demo import DemoLinks, run_demo
+from integrations.pix import PixKeyDestination
+from lendflow.commands.demo import PASSWORD, DemoLinks, Journey, run_demo
 from lendflow.services import ensure_topics
 from lendflow.settings import (
     CreditBureauSettings,
@@ -295,3 +297,52 @@ async def test_the_failure_demo_shows_the_compensations_that_ran(journey_stack: 
     assert "reverse_ledger, release_limit" in outcomes[0]
     assert outcomes[1].startswith("[ok] application expired")
     assert "void_envelope, release_limit" in outcomes[1]
+
+
+async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not_know_the_cpf_key(
+    journey_stack: Stack, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The payout to the CPF key is refused (not in the DICT): the application waits, signed, for ops;
+    a stranger's key is refused; the customer's own e-mail key is paid, once."""
+    stack = journey_stack
+    links = DemoLinks(stack.api_url, stack.simulator_url, "http://127.0.0.1:8233", "default")
+    username = f"ops-{uuid.uuid4().hex[:10]}"
+    await create_operator(session_maker, username, PASSWORD)
+    login = await stack.api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})
+    ops = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
+        journey = Journey(stack.api, simulator, links, lambda line: None)
+        cpf = await journey.onboard()
+        unknown = await simulator.put(f"/_admin/pix/keys/{cpf}", json={"outcome": "not_found"})
+        assert unknown.status_code == 200, unknown.text
+        application_id, _ = await journey.apply()
+        await journey.sign((await journey.contract_sent(application_id))["signing_url"])
+        path = f"/v1/ops/applications/{application_id}"
+
+        paused = await eventually(
+            lambda: _status(stack.api, path, ops),
+            lambda b: b.get("paused_step") == "disbursement" and b["status"] == "signed",
+            timeout=90,
+        )
+        stranger = await stack.api.post(
+            f"{path}/retry", json={"corrections": {"pix_key": "someone.else@example.com"}}, headers=ops
+        )
+        email = (await journey.get("/v1/me"))["email"]
+        retried = await stack.api.post(f"{path}/retry", json={"corrections": {"pix_key": email.upper()}}, headers=ops)
+        loan = await journey.ended(application_id)
+        end_to_end_id = next(s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled")
+        async with ProviderClients.from_settings(stack.settings) as providers:
+            payout = await providers.pix.get_payout(end_to_end_id)
+        audit = (await stack.api.get("/v1/ops/audit-log", params={"object_id": application_id}, headers=ops)).json()
+
+    assert paused["status"] == "signed" and "PixKeyNotFound" in paused["reason"]
+    assert stranger.status_code == 422 and stranger.headers["content-type"] == "application/problem+json"
+    assert stranger.json()["type"].endswith("/pix-key-not-the-customers")
+    assert retried.status_code == 202, retried.text
+    assert loan["status"] == "disbursed", loan
+    assert payout.destination == PixKeyDestination(pix_key=email) and payout.status == "settled"
+    assert payout.idempotency_key.startswith(f"{application_id}:payout:")  # its own, not the refused key's
+    assert [(e["outcome"], e["detail"].get("pix_key_kind")) for e in audit["items"][::-1]] == [
+        ("refused:pix-key-not-the-customers", None),
+        ("done", "email"),
+    ]

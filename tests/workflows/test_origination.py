@@ -466,6 +466,96 @@ async def test_refused_payout_reverses_the_entry_posted_before_it(env: WorkflowE
     assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "failed"]
 
 
+# --- A payout refused for its PIX key: paused for ops to correct it ------------------------------------
+
+
+async def _paused_on_the_payout(handle: Handle, app: LoanApplicationInput) -> ApplicationState:
+    await accept(handle, app)
+    await reach(handle, "contract_sent")
+    await signed(handle, app)
+
+    async def paused() -> bool:
+        return (await state(handle)).paused_step == "disbursement"
+
+    await eventually(paused, what="the payout paused")
+    return await state(handle)
+
+
+async def test_a_payout_refused_for_an_unknown_key_waits_for_another_of_the_customers_keys(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    fakes = OriginationFakes()
+    fakes.payout_refusal = "PixKeyNotFound"
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        while_paused = await _paused_on_the_payout(handle, app)
+        paused_attributes = (await handle.describe()).typed_search_attributes
+        wrong_field = await refusal(
+            handle.execute_update(LoanOriginationWorkflow.retry_step, StepRetry("ops-1", {"amount": "1"}))
+        )
+        fakes.payout_refusal = None
+        retried = await handle.execute_update(
+            LoanOriginationWorkflow.retry_step, StepRetry("ops-1", {"pix_key": "maria@example.com"})
+        )
+        await reach(handle, "disbursing")
+        await handle.signal(LoanOriginationWorkflow.payout_event, event("pix.payout.settled", app.application_id))
+        result = await handle.result()
+        final = await state(handle)
+
+    assert while_paused.status == "signed" and while_paused.failed_step is None
+    assert outcomes(while_paused, "disbursement") == ["paused"]
+    assert paused_attributes.get(FAILED_STEP) == "disbursement"
+    # The pause is written to the read model with why, for ops' queue.
+    assert fakes.requests["record_status"][-1].failed_step == "disbursement"
+    assert fakes.requests["record_status"][-1].reason.startswith("paused: PixKeyNotFound")
+    assert wrong_field.type == "InvalidCorrection"
+    assert retried == StepRetryAccepted(step="disbursement")
+    assert [r.pix_key for r in fakes.requests["disburse"]] == [None, "maria@example.com"]
+    assert result.status == "disbursed" and result.compensations == []
+    assert outcomes(final, "disbursement") == ["paused", "retried", "requested", "settled"]
+    assert "reverse_disbursement" not in fakes.calls
+
+
+async def test_an_application_paused_on_a_refused_payout_can_still_be_cancelled(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    """Nothing moved (the payout was refused): ops' cancellation is accepted and undoes the entry."""
+    fakes = OriginationFakes()
+    fakes.payout_refusal = "PixKeyNotTheCustomers"
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        await _paused_on_the_payout(handle, app)
+        accepted = await cancel(handle, by="ops:ana")
+        result = await handle.result()
+
+    assert accepted == CancellationAccepted(status_when_requested="signed")
+    assert result.status == "cancelled" and result.compensations == ["reverse_ledger", "release_limit"]
+    assert len(fakes.requests["disburse"]) == 1
+
+
+async def test_cancelling_through_temporal_while_the_payout_is_paused_undoes_and_ends_canceled(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    fakes = OriginationFakes()
+    fakes.payout_refusal = "PixKeyNotFound"
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        await _paused_on_the_payout(handle, app)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        final = await state(handle)
+        described = await handle.describe()
+
+    assert isinstance(failure.value.cause, CancelledError)
+    assert described.status == WorkflowExecutionStatus.CANCELED
+    assert final.status == "cancelled" and final.reason == "workflow_cancelled"
+    assert final.compensations == ["reverse_ledger", "release_limit"]
+
+
 # --- Cancellation -----------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import tomllib
 import yaml
 
 from lendflow import REPO_ROOT
+from lendflow.settings import Settings
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -72,3 +73,5 @@ def test_the_temporal_ui_decodes_through_the_api_with_the_operators_cookie() -> 
     assert env["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
     assert env["TEMPORAL_CODEC_DEFAULT_ERROR_LINK"] == f"http://localhost:{api_port}/codec/session"
     assert SERVICES["api"]["environment"]["LENDFLOW_TEMPORAL__UI_URL"] == f"http://localhost:{ui_port}"
+    # The same UI release as the local stack's, whose config template reads those variables.
+    assert ui["image"] == f"temporalio/ui:{Settings().temporal.ui_server_version}"

@@ -26,16 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import structlog
 
 from lendflow import REPO_ROOT
 from lendflow.settings import Settings
-
-if TYPE_CHECKING:
-    from confluent_kafka.admin import AdminClient
 
 log = structlog.get_logger(__name__)
 
@@ -518,26 +514,42 @@ def ensure_topics(settings: Settings, *, suffix: str = "") -> list[str]:
             except Exception as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise ServiceError(f"could not create Kafka topic {name}: {exc}") from exc
-        await_leaders(admin, [topic.topic for topic in wanted], deadline=time.monotonic() + 30)
+        await_readable(settings.kafka.bootstrap_servers, [topic.topic for topic in wanted], timeout=30)
     return names
 
 
-def await_leaders(admin: AdminClient, topics: list[str], *, deadline: float) -> None:
-    """Wait until every partition of ``topics`` has a leader: a topic just created is not readable before."""
-    while True:
-        metadata = admin.list_topics(timeout=10).topics
-        leaderless = []
-        for name in topics:
-            topic = metadata.get(name)
-            if topic is None or topic.error is not None or not topic.partitions:
-                leaderless.append(name)
-                continue
-            leaderless += [f"{name}[{p.id}]" for p in topic.partitions.values() if p.leader < 0 or p.error is not None]
-        if not leaderless:
-            return
-        if time.monotonic() > deadline:
-            raise ServiceError(f"Kafka has elected no leader yet for {', '.join(leaderless[:5])}")
-        time.sleep(0.2)
+def await_readable(bootstrap_servers: str, topics: list[str], *, timeout: float) -> None:
+    """Wait until every partition of ``topics`` answers an offset query.
+
+    A topic just created shows leaders in the metadata a moment before its partitions serve reads:
+    until then an offset query gets NOT_LEADER_FOR_PARTITION. Each is asked until it answers.
+    """
+    from confluent_kafka import KafkaException, TopicPartition
+
+    from pipeline.kafka import reader, watermarks
+
+    deadline = time.monotonic() + timeout
+    consumer = reader(bootstrap_servers, purpose="topic-check")
+    try:
+        pending = list(topics)
+        while pending:
+            metadata = consumer.list_topics(timeout=10).topics
+            for name in list(pending):
+                topic = metadata.get(name)
+                if topic is not None and topic.error is None and topic.partitions:
+                    for partition in sorted(topic.partitions):
+                        remaining = max(0.5, deadline - time.monotonic())
+                        try:
+                            watermarks(consumer, TopicPartition(name, partition), remaining)
+                        except KafkaException as exc:
+                            raise ServiceError(f"Kafka topic {name}[{partition}] is not readable: {exc}") from exc
+                    pending.remove(name)
+            if pending and time.monotonic() > deadline:
+                raise ServiceError(f"Kafka has no partitions yet for {', '.join(pending[:5])}")
+            if pending:
+                time.sleep(0.2)
+    finally:
+        consumer.close()
 
 
 class PostgresService(Service):

@@ -38,8 +38,6 @@ from pipeline.kafka import (
     DLQ_SOURCE_TOPIC,
     DLQ_STAGE,
     idempotent_producer_config,
-    is_transient,
-    kafka_error,
     read_committed,
     reader,
     watermarks,
@@ -174,12 +172,10 @@ def read_letter(settings: Settings, partition: int, offset: int, *, timeout: flo
     topic = settings.kafka.topics.dlq
     consumer = reader(settings.kafka.bootstrap_servers, purpose="dlq-reader")
     try:
-        try:
-            low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
-        except KafkaException as exc:
-            if is_transient(kafka_error(exc)):
-                raise
-            return None  # no such partition
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or partition not in metadata.partitions:
+            return None
+        low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
         if not low <= offset < high:
             return None
         consumer.assign([TopicPartition(topic, partition, offset)])

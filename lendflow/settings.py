@@ -124,6 +124,16 @@ class AuthSettings(BaseModel):
     ops_bootstrap_username: str | None = None
     ops_bootstrap_password: SecretStr | None = None
 
+    @model_validator(mode="after")
+    def _session_outlasts_its_tokens(self) -> AuthSettings:
+        # An access token living past the session's end would outlive the logout of a shift.
+        if self.ops_session_max_seconds < self.ops_access_ttl_seconds:
+            raise ValueError(
+                f"auth.ops_session_max_seconds ({self.ops_session_max_seconds}) must be at least"
+                f" auth.ops_access_ttl_seconds ({self.ops_access_ttl_seconds})"
+            )
+        return self
+
 
 class OriginationSettings(BaseModel):
     """The loan product and the clocks of the origination journey (see workflows.origination_types)."""

@@ -416,11 +416,12 @@ class OriginationActivities:
                     ledger.Posting(ledger.FEE_INCOME, credit=offer.fees_total),
                 ],
             )
-            if application.status == "contract_sent":
-                record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
-            application.status = "disbursing"
+            if application.status != "disbursing":  # not again when this activity is retried
+                if application.status == "contract_sent":
+                    record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
+                application.status = "disbursing"
+                record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
             application.steps = _steps_json(request.steps)
-            record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
         with provider_call():
             payout = await self._pix.create_payout(
                 amount=offer.amount_released,

@@ -44,7 +44,7 @@ from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
 from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
 from storage import ledger
-from storage.models import JournalLine, PixCharge
+from storage.models import JournalLine, OutboxEvent, PixCharge
 from workers.temporal_worker import build_worker, project_activities
 from workflows.servicing import servicing_workflow_id
 
@@ -328,8 +328,12 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
             f"{path}/retry", json={"corrections": {"pix_key": "someone.else@example.com"}}, headers=ops
         )
         email = (await journey.get("/v1/me"))["email"]
+        # The PIX provider is briefly down for the corrected payout: the activity is retried.
+        down = await simulator.put("/_admin/faults/pix/create_payout", json={"fail_times": 2, "error_status": 503})
+        assert down.status_code == 200, down.text
         retried = await stack.api.post(f"{path}/retry", json={"corrections": {"pix_key": email.upper()}}, headers=ops)
         loan = await journey.ended(application_id)
+        await simulator.delete("/_admin/faults")
         end_to_end_id = next(s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled")
         async with ProviderClients.from_settings(stack.settings) as providers:
             payout = await providers.pix.get_payout(end_to_end_id)
@@ -342,6 +346,18 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
     assert loan["status"] == "disbursed", loan
     assert payout.destination == PixKeyDestination(pix_key=email) and payout.status == "settled"
     assert payout.idempotency_key.startswith(f"{application_id}:payout:")  # its own, not the refused key's
+    async with session_maker() as session:
+        events = (
+            await session.scalars(
+                select(OutboxEvent.event_type)
+                .where(OutboxEvent.subject == application_id)
+                .order_by(OutboxEvent.id)
+            )
+        ).all()
+    # One `disbursing` per payout request (the refused one and the corrected one), however often
+    # the activity was retried; `signed` on signature and again, with the reason, at the pause.
+    assert events.count("loan.disbursing") == 2, events
+    assert events.count("loan.signed") == 2 and "loan.disbursed" in events, events
     assert [(e["outcome"], e["detail"].get("pix_key_kind")) for e in audit["items"][::-1]] == [
         ("refused:pix-key-not-the-customers", None),
         ("done", "email"),

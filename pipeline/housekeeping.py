@@ -6,6 +6,9 @@
   the providers stop retrying a webhook within a day. Those claims are deleted.
 - ``outbox_events``: rows published longer ago than the retention are deleted; the events themselves
   live on in ``lending.events.v1`` and downstream.
+- ``refresh_tokens``: every log-in and every refresh adds a row. A row expired longer ago than the
+  retention is deleted: an expired token is refused anyway, and its session's later tokens (which
+  carry the replay detection) stay.
 
 Never pruned: unpublished outbox rows, unmatched events (ops look at them), the ledger, the audit log.
 Each batch is one short transaction under a transaction-scoped advisory lock, so one replica prunes
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import Select, delete, func, select
@@ -25,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.errors import backoff_seconds, is_transient
-from storage.models import OutboxEvent, ProcessedEvent
+from storage.models import OutboxEvent, ProcessedEvent, RefreshToken
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +38,7 @@ log = structlog.get_logger(__name__)
 class Pruned:
     processed_events: int
     outbox_events: int
+    refresh_tokens: int
 
 
 class Housekeeping:
@@ -81,13 +86,19 @@ class Housekeeping:
         )
         if published is None:
             return None
-        pruned = Pruned(processed_events=claims, outbox_events=published)
-        metrics.PRUNED.labels("processed_events").inc(claims)
-        metrics.PRUNED.labels("outbox_events").inc(published)
+        expired = await self._prune(
+            select(RefreshToken.id).where(RefreshToken.expires_at < cutoff).order_by(RefreshToken.expires_at),
+            RefreshToken,
+        )
+        if expired is None:
+            return None
+        pruned = Pruned(processed_events=claims, outbox_events=published, refresh_tokens=expired)
+        for table, count in pruned.__dict__.items():
+            metrics.PRUNED.labels(table).inc(count)
         log.info("pipeline.pruned", cutoff=cutoff.isoformat(), **pruned.__dict__)
         return pruned
 
-    async def _prune(self, old_ids: Select[tuple[int]], model: type[ProcessedEvent] | type[OutboxEvent]) -> int | None:
+    async def _prune(self, old_ids: Select[Any], model: type[ProcessedEvent | OutboxEvent | RefreshToken]) -> int | None:
         batch = self.settings.pipeline.prune_batch_size
         total = 0
         while True:

@@ -43,7 +43,7 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(100))
     event_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(100))
-    processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    processed_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
     # Pipeline stages (migration 0003): the attempt (1, raised by each dead-letter replay), what the
     # stage made of the event (validated, trusted, dead_lettered, bridged, unmatched), and the input
     # position that owns the claim: a claim owned by a position not yet committed is redone by it.
@@ -303,7 +303,7 @@ class RefreshToken(Base):
     subject_id: Mapped[uuid.UUID] = mapped_column(index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

@@ -1,8 +1,9 @@
-"""Housekeeping deletes dedupe claims and published outbox rows past the retention, and nothing else."""
+"""Housekeeping deletes dedupe claims, published outbox rows and refresh tokens past the retention, and nothing else."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lendflow.settings import Settings
 from pipeline.housekeeping import Housekeeping
 from pipeline.runner import PipelineParts, build_stages
-from storage.models import OutboxEvent, ProcessedEvent
+from storage.models import OutboxEvent, ProcessedEvent, RefreshToken
 from stack_support import eventually
 
 NOW = datetime.now(UTC)
@@ -74,6 +75,30 @@ async def test_what_is_past_the_retention_goes_and_the_rest_stays(
     assert claims == ["recent"]
     # Unpublished rows stay whatever their age: the relay has not delivered them yet.
     assert outbox == ["old-unpublished", "recent-published"]
+
+
+async def test_refresh_tokens_long_expired_go_and_the_others_stay(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    family = uuid.uuid4()
+    async with session_maker() as session, session.begin():
+        for label, expires in [("long-expired", OLD), ("lately-expired", RECENT), ("live", NOW + timedelta(days=1))]:
+            session.add(
+                RefreshToken(
+                    family_id=family,
+                    subject_kind="customer",
+                    subject_id=uuid.uuid4(),
+                    token_hash=hashlib.sha256(f"{family}:{label}".encode()).hexdigest(),
+                    expires_at=expires,
+                )
+            )
+
+    pruned = await Housekeeping(_settings(settings), session_maker=session_maker).prune_once(now=NOW)
+
+    assert pruned is not None and pruned.refresh_tokens >= 1
+    async with session_maker() as session:
+        left = set(await session.scalars(select(RefreshToken.expires_at).where(RefreshToken.family_id == family)))
+    assert left == {RECENT, NOW + timedelta(days=1)}
 
 
 async def test_it_deletes_in_batches_until_nothing_old_is_left(

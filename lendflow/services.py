@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import structlog
@@ -665,7 +666,9 @@ def all_services(settings: Settings) -> list[Service]:
     ]
 
 
-def select_services(settings: Settings, only: list[str] | None, *, with_: str) -> list[Service]:
+def select_services(
+    settings: Settings, only: list[str] | None, *, with_: Literal["needs", "dependents"]
+) -> list[Service]:
     """The services named in ``only`` (all when empty), in start order, widened by what they need
     (``with_="needs"``, for starting) or by what needs them (``with_="dependents"``, for stopping)."""
     services = all_services(settings)

@@ -163,7 +163,6 @@ async def test_a_customer_goes_from_registration_to_a_paid_first_installment(
     journey_stack: Stack, session_maker: async_sessionmaker[AsyncSession], temporal_client: Client
 ) -> None:
     stack = journey_stack
-    api = stack.api
     logs = CapturedLines().__enter__()
     try:
         await _journey(stack, session_maker, temporal_client, logs)

@@ -19,6 +19,8 @@ APPLICATIONS_DISBURSED = "lendflow_applications_disbursed"
 APPLICATIONS_FAILED = "lendflow_applications_failed"
 DISBURSED_CENTAVOS = "lendflow_disbursed_centavos"
 COMPENSATIONS = "lendflow_compensations"
+# A step that paused for ops (a provider that keeps failing, a payout key to correct), by step.
+STEPS_PAUSED = "lendflow_steps_paused"
 
 ALL = (
     CUSTOMERS_ONBOARDED,
@@ -30,6 +32,7 @@ ALL = (
     APPLICATIONS_FAILED,
     DISBURSED_CENTAVOS,
     COMPENSATIONS,
+    STEPS_PAUSED,
 )
 
 

@@ -494,6 +494,7 @@ class LoanOriginationWorkflow:
     async def _pause(self, step: str, error: str) -> None:
         self._paused_step = step
         self._record(step, "paused", error)
+        business_metrics.count(business_metrics.STEPS_PAUSED, step=step)
         workflow.upsert_search_attributes([FAILED_STEP.value_set(step)])
         await self._change_status(self._status, failed_step=step, reason=f"paused: {error}"[:500])
         await workflow.wait_condition(lambda: self._retry is not None or self._cancel is not None)

@@ -30,6 +30,7 @@ class CountsABusinessEvent:
     @workflow.run
     async def run(self) -> None:
         business_metrics.count(business_metrics.COMPENSATIONS, step="void_envelope")
+        business_metrics.count(business_metrics.STEPS_PAUSED, step="disbursement")
         business_metrics.count_disbursed(Decimal("1234.56"))
 
 
@@ -108,4 +109,5 @@ def test_grafana_provisioning_points_at_the_dashboards_and_prometheus() -> None:
 
 async def test_the_workflows_business_counters_reach_the_worker_endpoint_by_name(worker_metric_names: set[str]) -> None:
     assert business_metrics.COMPENSATIONS in worker_metric_names
+    assert business_metrics.STEPS_PAUSED in worker_metric_names
     assert business_metrics.DISBURSED_CENTAVOS in worker_metric_names

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import threading
 import time
 import uuid
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +38,7 @@ from lendflow.settings import (
     SimulatorSettings,
 )
 from simulator.app import create_app
+from stack_support import ServerThread, free_port
 
 SIMULATOR_ISPB = "12345678"
 
@@ -61,36 +60,6 @@ def new_cpf() -> Callable[..., str]:
 def new_id() -> Callable[[str], str]:
     """``new_id("loan")`` → ``"loan-3f9c…"``, unique per call."""
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ServerThread:
-    """A uvicorn server on its own thread and loop."""
-
-    def __init__(self, app: object, port: int) -> None:
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -155,7 +124,7 @@ def _receiver_app(inbox: WebhookInbox) -> Starlette:
 @pytest.fixture(scope="session")
 def webhook_inbox() -> Iterator[WebhookInbox]:
     inbox = WebhookInbox()
-    server = ServerThread(_receiver_app(inbox), _free_port())
+    server = ServerThread(_receiver_app(inbox), free_port())
     server.start()
     inbox.url = server.url
     yield inbox
@@ -201,7 +170,7 @@ class LiveSimulator:
 
 @pytest.fixture(scope="session")
 def live_simulator(webhook_inbox: WebhookInbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSimulator]:
-    port = _free_port()
+    port = free_port()
     settings = _settings_for(port, tmp_path_factory.mktemp("run"), webhook_inbox.url)
     server = ServerThread(create_app(settings), port)
     server.start()
@@ -222,7 +191,7 @@ def simulator_url(live_simulator: LiveSimulator) -> str:
 @pytest.fixture
 def unreachable_http() -> Callable[[], httpx.AsyncClient]:
     """An HTTP client whose base URL is a loopback port nobody listens on."""
-    port = _free_port()
+    port = free_port()
     return lambda: httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/credit-bureau", timeout=2)
 
 

@@ -41,7 +41,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.dedupe import Claim, DedupeLedger, event_key
-from pipeline.errors import TransientFailure, is_transient
+from pipeline.errors import TransientFailure, transient_as_failure
 from pipeline.events import TrustedEvent
 from pipeline.kafka import attempt_of, kafka_error, next_offsets
 from pipeline.stage import ConsumingStage
@@ -121,7 +121,7 @@ class EventBridge(ConsumingStage):
 
     async def _handle(self, messages: list[Message]) -> None:
         deliveries = [self._read(message) for message in messages]
-        try:
+        with transient_as_failure():
             fresh, duplicates = await self.ledger.screen([d.claim for d in deliveries])
             fresh, late = await self.ledger.lookup(fresh)
             duplicates += late
@@ -139,12 +139,6 @@ class EventBridge(ConsumingStage):
             for delivery in live:
                 delivery.claim.outcome = delivery.outcome
             await self.ledger.record([d.claim for d in live])
-        except TransientFailure:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise TransientFailure(str(exc)) from exc
-            raise
         await asyncio.to_thread(self._commit_offsets, next_offsets(messages))
         self.batches_committed += 1
         dropped = {id(claim) for claim in duplicates}

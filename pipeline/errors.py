@@ -10,6 +10,8 @@ the DLQ; so does any other error raised while handling one message, under its ow
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis.exceptions
 from sqlalchemy import exc as sa_exc
@@ -54,6 +56,20 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, RPCError) and exc.status in _TRANSIENT_RPC:
         return True
     return isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, OSError))
+
+
+@contextmanager
+def transient_as_failure() -> Iterator[None]:
+    """Raise a transient error inside the block as :class:`TransientFailure` (the batch is retried);
+    let any other error through unchanged."""
+    try:
+        yield
+    except TransientFailure:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientFailure(str(exc)) from exc
+        raise
 
 
 def backoff_seconds(failures: int, *, base: float, maximum: float) -> float:

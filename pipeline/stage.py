@@ -24,7 +24,7 @@ from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.dedupe import Claim, DedupeLedger, delivery_key, event_key
 from pipeline.dlq import DeadLetter, dead_letter
-from pipeline.errors import TransactionAborted, TransientFailure, backoff_seconds, is_transient
+from pipeline.errors import TransactionAborted, TransientFailure, backoff_seconds, transient_as_failure
 from pipeline.events import EventEnvelope, EventRejected, parse_envelope
 from pipeline.kafka import (
     ATTEMPT_HEADER,
@@ -247,7 +247,7 @@ class TransactionalStage(ConsumingStage):
 
     async def _handle(self, messages: list[Message]) -> None:
         items = [self._read(message) for message in messages]
-        try:
+        with transient_as_failure():
             with_claims = [item for item in items if item.claim is not None]
             _, duplicates = await self.ledger.screen([item.claim for item in with_claims])  # type: ignore[misc]
             dropped = {id(claim) for claim in duplicates}
@@ -261,12 +261,6 @@ class TransactionalStage(ConsumingStage):
                     item.claim.outcome = item.outcome
             admitted, late_duplicates = await self.ledger.claim([i.claim for i in live if i.claim is not None])
             dropped |= {id(claim) for claim in late_duplicates}
-        except TransientFailure:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise TransientFailure(str(exc)) from exc
-            raise
         done = [item for item in items if item.claim is None or id(item.claim) not in dropped]
         outputs = [output for item in done for output in item.outputs]
         await asyncio.to_thread(self._commit, outputs, next_offsets(messages))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.dedupe import DedupeLedger
-from pipeline.errors import TransientFailure, is_transient
+from pipeline.errors import transient_as_failure
 from pipeline.events import (
     ApplicationSnapshot,
     CustomerSnapshot,
@@ -61,13 +61,9 @@ class TrustedStage(TransactionalStage):
         self._sessions = session_maker
 
     async def decide(self, items: Sequence[Item]) -> None:
-        try:
+        with transient_as_failure():
             async with self._sessions() as session:
                 trusted = await self._enrich(session, [item.envelope for item in items])  # type: ignore[misc]
-        except Exception as exc:
-            if is_transient(exc):
-                raise TransientFailure(str(exc)) from exc
-            raise
         for item in items:
             assert item.envelope is not None
             result = trusted[id(item.envelope)]

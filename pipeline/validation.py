@@ -31,7 +31,7 @@ from integrations.errors import DocumentNotFound
 from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.dedupe import DedupeLedger
-from pipeline.errors import TransientFailure, is_transient
+from pipeline.errors import transient_as_failure
 from pipeline.events import (
     ChargePaidV1,
     DocumentSubmittedV1,
@@ -270,15 +270,11 @@ class ValidationStage(TransactionalStage):
                 self.reject(item, exc)
         if not typed:
             return
-        try:
+        # A failure that is no one event's fault and not transient is a bug: it is raised as it is,
+        # failing loudly rather than dead-lettering a whole batch of good events.
+        with transient_as_failure():
             async with self._sessions() as session:
                 verdicts = await self.validator.check(session, typed)
-        except Exception as exc:
-            if is_transient(exc):
-                raise TransientFailure(str(exc)) from exc
-            # A failure that is no one event's fault and not transient: a bug. Fail loudly rather
-            # than dead-letter a whole batch of good events.
-            raise
         for envelope, _ in typed:
             item = by_envelope[id(envelope)]
             rejection = verdicts.get(id(envelope))

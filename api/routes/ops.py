@@ -42,7 +42,7 @@ from api.security import (
 from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, timeout, updated
 from domain.pix_keys import customers_own_pix_key, pix_key_kind
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
-from storage.models import LoanApplication, OpsAuditEntry, Operator
+from storage.models import LoanApplication, Operator
 from workflows.origination import LoanOriginationWorkflow
 from workflows.origination_types import (
     TERMINAL_STATUSES,
@@ -573,6 +573,8 @@ async def replay_dead_letter(
 
 
 class AuditEntryView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     recorded_at: datetime
     operator_id: uuid.UUID
@@ -583,21 +585,6 @@ class AuditEntryView(BaseModel):
     request_id: str
     outcome: str
     detail: dict[str, Any]
-
-    @classmethod
-    def of(cls, entry: OpsAuditEntry) -> AuditEntryView:
-        return cls(
-            id=entry.id,
-            recorded_at=entry.recorded_at,
-            operator_id=entry.operator_id,
-            operator_username=entry.operator_username,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            request_id=entry.request_id,
-            outcome=entry.outcome,
-            detail=entry.detail,
-        )
 
 
 class AuditPage(Page[AuditEntryView]):
@@ -620,4 +607,4 @@ async def audit_log(
     async with resources.session_maker() as session:
         rows = await audit.page(session, limit=page.limit, after=page.after, object_id=object_id)
     kept, next_url = page.page(rows, lambda e: Cursor(key=str(e.id)))
-    return AuditPage(items=[AuditEntryView.of(e) for e in kept], next=next_url)
+    return AuditPage(items=[AuditEntryView.model_validate(e) for e in kept], next=next_url)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
-import time
 from typing import Annotated
 
 import typer
@@ -23,6 +21,7 @@ from lendflow.commands.pipeline import dlq_app, pipeline
 from lendflow.commands.quote import quote
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
+from lendflow.supervisor import EXIT_OK, ChildSpec, Supervisor
 
 app = typer.Typer(help="Lendflow loan origination engine.", no_args_is_help=True, add_completion=False)
 services_app = typer.Typer(help="The local stack: Temporal and its UI, Kafka, PostgreSQL, Redis.", no_args_is_help=True)
@@ -147,7 +146,11 @@ RUN_PROCESSES: dict[str, list[str]] = {
 
 @app.command()
 def run() -> None:
-    """Bring up the services, migrate, and run every process until Ctrl-C; then stop what it started."""
+    """Bring up the services, migrate, and run every process until Ctrl-C; then stop what it started.
+
+    A process that crashes is restarted with growing delays (see `lendflow.supervisor`); restarts are
+    counted in `lendflow_process_restarts_total` in `.run/metrics/lendflow_run.prom`.
+    """
     from lendflow.services import ServiceError, services_down as down, services_up as up
     from storage.migrate import upgrade_to_head
 
@@ -157,46 +160,25 @@ def run() -> None:
     except ServiceError as exc:
         typer.secho(f"services up failed: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    # Handled explicitly (not left to KeyboardInterrupt), so Ctrl-C works even where a parent shell
-    # started us with SIGINT ignored, and SIGTERM from a supervisor stops everything the same way.
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    supervisor = Supervisor(
+        [ChildSpec(name, [sys.executable, "-m", "lendflow", *args]) for name, args in RUN_PROCESSES.items()],
+        metrics_path=settings.run_dir / "metrics" / "lendflow_run.prom",
+    )
+    # Ctrl-C during the migration stops the run too; the supervisor installs its own handlers after.
+    signal.signal(signal.SIGINT, supervisor.stop)
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    outcome = EXIT_OK
     try:
         upgrade_to_head()
-        for name, args in RUN_PROCESSES.items():
-            children[name] = subprocess.Popen([sys.executable, "-m", "lendflow", *args])
         _print_guide(settings)
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    typer.secho(f"{name} exited with {child.returncode}; stopping everything", fg="red", err=True)
-                    stopping = True
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        outcome = supervisor.run()
     finally:
-        typer.echo("stopping processes...")
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children.values():
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
         if started_services:
             typer.echo(f"stopping services started by this run: {', '.join(started_services)}")
             down(settings, started_services)
-    failed = [name for name, child in children.items() if child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
-    if failed and not stopping:
-        raise typer.Exit(1)
+    if outcome != EXIT_OK:
+        typer.secho("a process kept crashing at start; everything was stopped", fg="red", err=True)
+        raise typer.Exit(outcome)
 
 
 def _print_guide(settings: Settings) -> None:

@@ -70,7 +70,7 @@ class ProviderClients:
             credit_bureau=CreditBureauClient(credit_bureau),
             ecm=EcmClient(ecm),
             esignature=ESignatureClient(esignature),
-            pix=PixClient(pix, receiver_pix_key=providers.pix.receiver_pix_key),
+            pix=PixClient(pix, receiver_pix_key=providers.pix.receiver_pix_key, psp_ispb=providers.pix.psp_ispb),
             _http_clients=(federal_revenue, credit_bureau, ecm, esignature, pix),
         )
 

@@ -54,7 +54,7 @@ from integrations.errors import (
     RefundRefused,
 )
 from integrations.http import RefusalMap, WireMoney, money_to_wire, parse_body, path_segment, send_request
-from integrations.pix_codes import is_valid_br_code, is_valid_end_to_end_id, is_valid_return_id, is_valid_txid
+from integrations.pix_codes import end_to_end_id_for, is_valid_br_code, is_valid_end_to_end_id, is_valid_return_id, is_valid_txid
 
 PROVIDER = "pix"
 _REFUND_ID = re.compile(r"^[a-zA-Z0-9]{1,35}$")
@@ -354,9 +354,15 @@ _REFUND_REFUSALS: RefusalMap = {
 
 
 class PixClient:
-    def __init__(self, http: httpx.AsyncClient, *, receiver_pix_key: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, receiver_pix_key: str, psp_ispb: str = "12345678") -> None:
         self._http = http
         self._receiver_pix_key = receiver_pix_key
+        self._psp_ispb = psp_ispb
+
+    def payout_end_to_end_id(self, requested_at: datetime, idempotency_key: str) -> str:
+        """The EndToEndId the payout under ``idempotency_key``, first requested at ``requested_at``,
+        is sent with: stable across retries, so it can be asked for after a lost answer."""
+        return end_to_end_id_for(self._psp_ispb, requested_at, idempotency_key)
 
     # Payouts
 
@@ -368,9 +374,12 @@ class PixClient:
         idempotency_key: str,
         external_reference: str,
         description: str | None = None,
+        end_to_end_id: str | None = None,
     ) -> Payout:
-        """Send ``amount`` to ``destination``. The same ``idempotency_key`` never pays twice: a
-        retry returns the first payout, whatever happened to the first answer."""
+        """Send ``amount`` to ``destination``. The same ``idempotency_key`` never pays twice at a PSP
+        that replays by key: a retry returns the first payout. ``end_to_end_id``, when the payer
+        names it (:func:`integrations.pix_codes.end_to_end_id_for`), lets :meth:`pay_once` find the
+        payout again at a PSP that does not replay."""
         operation = "create_payout"
         if amount <= 0:
             raise ValueError("a payout amount is positive")
@@ -381,6 +390,8 @@ class PixClient:
             "destination": destination.model_dump(),
             "external_reference": external_reference,
         }
+        if end_to_end_id is not None:
+            body["end_to_end_id"] = end_to_end_id
         if description:
             body["description"] = description
         response = await send_request(
@@ -394,6 +405,41 @@ class PixClient:
             json=body,
         )
         return parse_body(Payout, response, provider=PROVIDER, operation=operation)
+
+    async def pay_once(
+        self,
+        *,
+        amount: Decimal,
+        destination: PixKeyDestination | BankAccountDestination,
+        idempotency_key: str,
+        external_reference: str,
+        end_to_end_id: str,
+        description: str | None = None,
+        ask_first: bool = True,
+    ) -> Payout:
+        """Send a payout whose earlier request may have reached the PSP (its answer was lost):
+        with ``ask_first``, ask for it by its EndToEndId first, and send it only when the PSP says it
+        does not exist.
+
+        Safe against a PSP that does not replay by idempotency key: a payout it took is found, never
+        sent again; a key it refuses as reused means a request of ours got there before, so the
+        payout is asked for instead."""
+        if ask_first:
+            try:
+                return await self.get_payout(end_to_end_id)
+            except PayoutNotFound:
+                pass
+        try:
+            return await self.create_payout(
+                amount=amount,
+                destination=destination,
+                idempotency_key=idempotency_key,
+                external_reference=external_reference,
+                description=description,
+                end_to_end_id=end_to_end_id,
+            )
+        except IdempotencyConflict:
+            return await self.get_payout(end_to_end_id)
 
     async def get_payout(self, end_to_end_id: str) -> Payout:
         operation = "get_payout"

@@ -73,6 +73,19 @@ def new_end_to_end_id(ispb: str, at: datetime | None = None) -> str:
     return _new_spi_id("E", ispb, at)
 
 
+def end_to_end_id_for(ispb: str, at: datetime, reference: str) -> str:
+    """The EndToEndId of the PIX that ``reference`` (an idempotency key) sends: the same inputs give
+    the same id, so a payer that lost the answer can ask the PSP for that payout by its id."""
+    digest = int.from_bytes(hashlib.sha256(reference.encode()).digest(), "big")
+    sequence = ""
+    for _ in range(11):
+        digest, index = divmod(digest, len(ALPHANUMERIC))
+        sequence += ALPHANUMERIC[index]
+    if not _ISPB.match(ispb):
+        raise ValueError("an ISPB is 8 digits")
+    return f"E{ispb}{at.astimezone(UTC):%Y%m%d%H%M}{sequence}"
+
+
 def new_return_id(ispb: str, at: datetime | None = None) -> str:
     """A fresh return id (``rtrId``) for a refund (devolução) sent by ``ispb``."""
     return _new_spi_id("D", ispb, at)

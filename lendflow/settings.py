@@ -218,6 +218,9 @@ class PixSettings(WebhookProviderSettings):
     webhook_secrets: list[SecretStr] = Field(default_factory=lambda: [SecretStr("dev-pix-webhook-secret")])
     # The lender's own PIX key, which receives what customers pay on charges (cob).
     receiver_pix_key: str = "cobranca@lendflow.dev"
+    # The ISPB of the PSP that sends our payouts: the payer's institution, whose code starts the
+    # EndToEndIds we name for them.
+    psp_ispb: str = Field(default="12345678", pattern=r"^[0-9]{8}$")
 
 
 class ProvidersSettings(BaseModel):

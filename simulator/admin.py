@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from integrations.cpf import is_valid_cpf
 from simulator import esignature as esignature_routes
 from simulator.faults import FaultRule, UnknownOperation, check_operation
-from simulator.pix import pay_charge
+from simulator.pix import pay_charge, payout_json
 from simulator.state import (
     CpfOverride,
     CreditOverride,
@@ -121,6 +121,17 @@ class ChargePayment(BaseModel):
     amount: Decimal | None = Field(default=None, gt=0, decimal_places=2)
     payer_name: str | None = None
     payer_cpf: str | None = Field(default=None, pattern=r"^[0-9]{11}$")
+
+
+@router.get("/pix/payouts")
+async def list_payouts(state: StateDep, external_reference: str | None = None) -> list[dict[str, object]]:
+    """The payouts taken, oldest first, optionally those of one external reference: how a test or
+    the chaos suite counts what was paid, as the PSP's statement would."""
+    return [
+        payout_json(payout)
+        for payout in sorted(state.payouts.values(), key=lambda p: p.created_at)
+        if external_reference is None or payout.external_reference == external_reference
+    ]
 
 
 @router.post("/pix/cob/{txid}/pay")

@@ -60,6 +60,9 @@ class FaultRule(BaseModel):
     hang_seconds: float = Field(default=0.0, ge=0.0, le=3600.0)
     # Apply latency, hang and errors after the operation took effect instead of before.
     after_processing: bool = False
+    # Payouts (pix create_payout): act as a PSP that does not replay by idempotency key, refusing a
+    # key it has seen with 409 `idempotency_key_reused` instead of answering with the first payout.
+    refuse_replays: bool = False
     # Webhooks of the provider (set on operation "webhooks" or "*"): extra copies of each event,
     # and a delay before delivering (copies get a random extra delay, so they arrive out of order).
     duplicate_webhooks: int = Field(default=0, ge=0, le=10)
@@ -153,6 +156,10 @@ class FaultBook:
         yield
         if matched is not None and matched[1].after_processing:
             await self._apply(*matched)
+
+    def refuses_replays(self, provider: str, operation: str) -> bool:
+        matched = self._match(provider, operation)
+        return matched is not None and matched[1].refuse_replays
 
     def webhook_plan(self, provider: str) -> WebhookPlan:
         matched = self._match(provider, "webhooks")

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.pix_codes import build_br_code, is_valid_txid, new_end_to_end_id, new_return_id
+from integrations.pix_codes import build_br_code, is_valid_end_to_end_id, is_valid_txid, new_end_to_end_id, new_return_id
 from simulator.state import (
     PAYER_ISPB,
     ChargeRecord,
@@ -89,6 +89,9 @@ class PayoutRequest(BaseModel):
     destination: Annotated[PixKeyDestinationIn | BankAccountDestinationIn, Field(discriminator="type")]
     external_reference: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=140)
+    # Named by a payer that wants to find the payout again by it (as a direct SPI participant does);
+    # the PSP makes one up otherwise.
+    end_to_end_id: str | None = None
 
 
 def payout_json(payout: PayoutRecord) -> dict[str, object]:
@@ -129,6 +132,8 @@ async def create_payout(
         existing_id = state.payout_by_key.get(idempotency_key)
         if existing_id is not None:
             existing = state.payouts[existing_id]
+            if state.faults.refuses_replays("pix", "create_payout"):
+                raise ProviderFailure(409, "idempotency_key_reused", "this PSP does not replay: ask for the payout")
             if existing.fingerprint != request_fingerprint:
                 raise ProviderFailure(409, "idempotency_key_reused", "this key was used for another payout")
             log.info("simulator.payout.replayed", end_to_end_id=existing.end_to_end_id)
@@ -140,8 +145,14 @@ async def create_payout(
             raise ProviderFailure(422, "pix_key_not_found", "the PIX key is not in the directory")
         if behaviour.outcome == "insufficient_funds":
             raise ProviderFailure(422, "insufficient_funds", "the account has no balance for this payout")
+        end_to_end_id = request.end_to_end_id or new_end_to_end_id(state.settings.simulator.pix_ispb)
+        if request.end_to_end_id is not None:
+            if not is_valid_end_to_end_id(end_to_end_id) or end_to_end_id[1:9] != state.settings.simulator.pix_ispb:
+                raise ProviderFailure(422, "invalid_end_to_end_id", "an EndToEndId of this PSP's ISPB, or none")
+            if end_to_end_id in state.payouts:
+                raise ProviderFailure(409, "end_to_end_id_in_use", "another payout has this EndToEndId")
         payout = PayoutRecord(
-            end_to_end_id=new_end_to_end_id(state.settings.simulator.pix_ispb),
+            end_to_end_id=end_to_end_id,
             idempotency_key=idempotency_key,
             fingerprint=request_fingerprint,
             external_reference=request.external_reference,

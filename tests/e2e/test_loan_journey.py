@@ -361,3 +361,33 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
         ("refused:pix-key-not-the-customers", None),
         ("done", "email"),
     ]
+
+
+async def test_a_payout_whose_answer_was_lost_is_asked_for_not_resent_at_a_psp_that_refuses_replays(
+    journey_stack: Stack,
+) -> None:
+    """The PSP takes the payout and answers after our timeout, and it refuses a reused key: the next
+    attempt asks for the payout by the EndToEndId we named, finds it, and the loan is disbursed once."""
+    stack = journey_stack
+    links = DemoLinks(stack.api_url, stack.simulator_url, "http://127.0.0.1:8233", "default")
+    lost = stack.settings.providers.pix.timeout_seconds + 2
+    async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
+        journey = Journey(stack.api, simulator, links, lambda line: None)
+        await journey.onboard()
+        application_id, _ = await journey.apply()
+        fault = {"hang_seconds": lost, "after_processing": True, "refuse_replays": True}
+        assert (await simulator.put("/_admin/faults/pix/create_payout", json=fault)).status_code == 200
+        try:
+            await journey.sign((await journey.contract_sent(application_id))["signing_url"])
+            loan = await journey.ended(application_id)
+        finally:
+            await simulator.delete("/_admin/faults")
+    assert loan["status"] == "disbursed", loan
+    end_to_end_id = next(s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled")
+    async with ProviderClients.from_settings(stack.settings) as providers:
+        payout = await providers.pix.get_payout(end_to_end_id)
+    assert payout.idempotency_key == f"{application_id}:payout" and payout.status == "settled"
+    # Exactly one payout was taken for the loan: the first (lost) request, asked for and found.
+    async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
+        payouts = (await simulator.get("/_admin/pix/payouts", params={"external_reference": application_id})).json()
+    assert [p["end_to_end_id"] for p in payouts] == [end_to_end_id]

@@ -27,7 +27,7 @@ from integrations.errors import EnvelopeNotVoidable
 from integrations.esignature import ESignatureClient, SignerRequest
 from integrations.pix import PixClient, PixKeyDestination
 from storage import ledger
-from storage.models import Customer, Document, Installment, LoanApplication, SignatureEnvelope
+from storage.models import Customer, Document, Installment, JournalEntry, LoanApplication, SignatureEnvelope
 from storage.outbox import record_event
 from workflows.origination_types import Offer, StepRecord
 
@@ -403,7 +403,7 @@ class OriginationActivities:
                 # A payout of its own per destination: retrying one key never pays twice, and a
                 # refused key's idempotency key is not reused for another destination.
                 pix_key, payout_key = own, f"{payout_key}:{hashlib.sha256(own.encode()).hexdigest()[:16]}"
-            await ledger.post_entry(
+            entry = await ledger.post_entry(
                 session,
                 idempotency_key=ledger_key,
                 application_id=application_id,
@@ -422,13 +422,18 @@ class OriginationActivities:
                 application.status = "disbursing"
                 record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
             application.steps = _steps_json(request.steps)
+            # Named by us and stable across attempts (the entry's time, the payout's key), so an
+            # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
+            requested_at = await session.scalar(select(JournalEntry.created_at).where(JournalEntry.id == entry.id))
         with provider_call():
-            payout = await self._pix.create_payout(
+            payout = await self._pix.pay_once(
                 amount=offer.amount_released,
                 destination=PixKeyDestination(pix_key=pix_key),
                 idempotency_key=payout_key,
                 external_reference=request.application_id,
                 description=f"Emprestimo {request.application_id[:8]}",
+                end_to_end_id=self._pix.payout_end_to_end_id(requested_at, payout_key),
+                ask_first=activity.info().attempt > 1,
             )
         return DisbursementStarted(end_to_end_id=payout.end_to_end_id, ledger_key=ledger_key)
 

@@ -252,6 +252,18 @@ class CreditSettings(BaseModel):
     max_grace_months: int = 12
 
 
+class LenderSettings(BaseModel):
+    """Who lends: the creditor's identity as the CCB (Lei 10.931/2004, art. 29) names it."""
+
+    name: str = "Lendflow Sociedade de Crédito Direto S.A."
+    cnpj: str = Field(default="12345678000195", pattern=r"^[0-9]{14}$")
+    address: str = "Avenida Paulista, 1000, 10º andar, Bela Vista, São Paulo/SP, CEP 01310-100"
+    # Where contracts are issued (the place of "local e data").
+    city: str = "São Paulo/SP"
+    # Days the borrower may withdraw from the contract (CDC art. 49, contracts made online); None: not offered.
+    withdrawal_days: int | None = Field(default=7, ge=1)
+
+
 class PipelineGroups(BaseModel):
     """One Kafka consumer group per consuming stage of the event pipeline."""
 
@@ -329,6 +341,7 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = SimulatorSettings()
     providers: ProvidersSettings = ProvidersSettings()
     credit: CreditSettings = CreditSettings()
+    lender: LenderSettings = LenderSettings()
     pipeline: PipelineSettings = PipelineSettings()
 
     @property

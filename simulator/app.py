@@ -19,20 +19,22 @@ Routes (each provider's API wants ``Authorization: Bearer <providers.<name>.api_
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from lendflow.settings import Settings, get_settings
 from simulator import admin, credit_bureau, ecm, esignature, federal_revenue, pix
 from simulator.faults import InjectedFault
-from simulator.state import ProviderFailure, SimulatorState
+from simulator.state import EnvelopeRecord, ProviderFailure, SimulatorState
 
 BCB_ERROR_BASE = "https://pix.bcb.gov.br/api/v2/error/"
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _failure_response(failure: ProviderFailure) -> JSONResponse:
@@ -52,6 +54,18 @@ def _failure_response(failure: ProviderFailure) -> JSONResponse:
     return JSONResponse({"error": failure.code, "message": failure.message}, status_code=failure.status)
 
 
+def _resume_expiries(state: SimulatorState) -> None:
+    """After a restart: open envelopes expire when they were due to (at once if that has passed)."""
+    now = datetime.now(UTC)
+    for envelope in state.envelopes.values():
+        if envelope.status == "sent":
+
+            async def expire_when_due(envelope: EnvelopeRecord = envelope) -> None:
+                esignature.expire(state, envelope)
+
+            state.schedule(max(0.0, (envelope.expires_at - now).total_seconds()), expire_when_due)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = SimulatorState(settings)
@@ -59,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.start()
+        pix.resume_settlements(state)
+        _resume_expiries(state)
         try:
             yield
         finally:
@@ -70,6 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.simulator = state
+
+    @app.middleware("http")
+    async def _keep_state(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Whatever a request changed is on disk before its answer leaves (a write only when it changed).
+        response = await call_next(request)
+        if request.method not in _READ_ONLY_METHODS:
+            state.save()
+        return response
 
     @app.exception_handler(ProviderFailure)
     async def _provider_failure(request: Request, failure: ProviderFailure) -> JSONResponse:

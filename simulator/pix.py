@@ -118,6 +118,17 @@ async def _settle_payout(state: SimulatorState, payout: PayoutRecord) -> None:
     state.webhooks.emit("pix", f"payout.{payout.status}", payout_json(payout))
 
 
+def resume_settlements(state: SimulatorState) -> None:
+    """After a restart: payouts and refunds accepted but not settled yet settle as they would have."""
+    delay = state.settings.simulator.settlement_delay_seconds
+    for payout in state.payouts.values():
+        if payout.status == "processing":
+            state.schedule(delay, lambda payout=payout: _settle_payout(state, payout))
+    for refund in state.refunds.values():
+        if refund.status == "EM_PROCESSAMENTO":
+            state.schedule(delay, lambda refund=refund: _settle_refund(state, refund))
+
+
 @payouts_api.post("/payouts")
 async def create_payout(
     request: PayoutRequest,

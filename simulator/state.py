@@ -1,8 +1,18 @@
 """Everything the simulator remembers, and the helpers its routes share.
 
-In memory: overrides, envelopes, payouts, charges, received payments, refunds (lost on restart,
-like a sandbox reset). On disk, under ``{data_dir}/ecm`` (default ``{run_dir}/simulator/ecm``):
-ECM documents, which survive restarts.
+Like a real provider, the simulator keeps what it was told across restarts. Everything lives
+under ``data_dir`` (``simulator.data_dir``, default ``{run_dir}/simulator``):
+
+- ``state.json``: overrides, PIX keys, envelopes, payouts, charges, received payments and
+  refunds, with the idempotency keys that map to them. Written whole, atomically (temporary file,
+  then rename), whenever it changed: after every request that may change it, when a timer is set
+  (so a payout accepted but not yet answered survives), and after each timer's action. Read at
+  start; payouts and refunds still processing settle and open envelopes expire on schedule again.
+- ``ecm/``: ECM documents, one file each.
+
+Faults are not kept: they are the test's knobs, not the provider's data. ``/_admin/reset`` forgets
+the state (not the ECM's documents). Webhooks still waiting to be delivered when the simulator
+stops are not sent after the restart; a client asks for the object (GET) to learn its status.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
 from lendflow.settings import Settings
 from simulator.faults import FaultBook
@@ -305,7 +315,28 @@ class EcmStore:
         return existed
 
 
-# The whole state
+# The whole state, as kept on disk
+
+STATE_FILE_VERSION = 1
+
+
+@dataclass
+class StateSnapshot:
+    """What ``state.json`` holds; the lookup tables derived from it are rebuilt on load."""
+
+    version: int
+    cpf_overrides: dict[str, CpfOverride]
+    credit_overrides: dict[str, CreditOverride]
+    pix_keys: dict[str, PixKeyBehaviour]
+    envelopes: dict[str, EnvelopeRecord]
+    envelope_by_key: dict[str, str]
+    payouts: dict[str, PayoutRecord]
+    payout_by_key: dict[str, str]
+    charges: dict[str, ChargeRecord]
+    refunds: list[RefundRecord]
+
+
+_SNAPSHOT = TypeAdapter(StateSnapshot)
 
 
 class SimulatorState:
@@ -315,6 +346,8 @@ class SimulatorState:
         self.faults = FaultBook()
         self.data_dir = simulator.data_dir or settings.run_dir / "simulator"
         self.ecm = EcmStore(self.data_dir / "ecm")
+        self.state_file = self.data_dir / "state.json"
+        self._saved: bytes | None = None
         self.ecm_lock = asyncio.Lock()
         secrets: dict[str, list[SecretStr]] = {
             "esignature": list(settings.providers.esignature.webhook_secrets),
@@ -330,6 +363,7 @@ class SimulatorState:
         )
         self._timers: set[asyncio.Task[None]] = set()
         self.reset()
+        self.load()
 
     def reset(self) -> None:
         """Forget everything held in memory (not the ECM's documents on disk)."""
@@ -349,6 +383,58 @@ class SimulatorState:
         for timer in list(self._timers):
             timer.cancel()
 
+    def _snapshot(self) -> bytes:
+        return _SNAPSHOT.dump_json(
+            StateSnapshot(
+                version=STATE_FILE_VERSION,
+                cpf_overrides=self.cpf_overrides,
+                credit_overrides=self.credit_overrides,
+                pix_keys=self.pix_keys,
+                envelopes=self.envelopes,
+                envelope_by_key=self.envelope_by_key,
+                payouts=self.payouts,
+                payout_by_key=self.payout_by_key,
+                charges=self.charges,
+                refunds=list(self.refunds.values()),
+            )
+        )
+
+    def save(self) -> None:
+        """Write the state to ``state.json`` if it changed since the last write."""
+        data = self._snapshot()
+        if data == self._saved:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.state_file, data)
+        self._saved = data
+
+    def load(self) -> None:
+        """Take up the state a previous run left in ``state.json``, if any."""
+        if not self.state_file.exists():
+            return
+        data = self.state_file.read_bytes()
+        snapshot = _SNAPSHOT.validate_json(data)
+        if snapshot.version != STATE_FILE_VERSION:
+            raise ValueError(f"{self.state_file}: state file version {snapshot.version}, expected {STATE_FILE_VERSION}")
+        self.cpf_overrides = snapshot.cpf_overrides
+        self.credit_overrides = snapshot.credit_overrides
+        self.pix_keys = snapshot.pix_keys
+        self.envelopes = snapshot.envelopes
+        self.envelope_by_key = snapshot.envelope_by_key
+        self.signer_by_token = {
+            signer.token: (envelope.envelope_id, signer.signer_id)
+            for envelope in self.envelopes.values()
+            for signer in envelope.signers
+        }
+        self.payouts = snapshot.payouts
+        self.payout_by_key = snapshot.payout_by_key
+        self.charges = snapshot.charges
+        self.charge_by_location = {charge.location_id: charge.txid for charge in self.charges.values()}
+        # The same objects as the charges' payments, as when they were received.
+        self.received = {payment.end_to_end_id: payment for charge in self.charges.values() for payment in charge.payments}
+        self.refunds = {(refund.end_to_end_id, refund.refund_id): refund for refund in snapshot.refunds}
+        self._saved = data
+
     @property
     def public_base_url(self) -> str:
         simulator = self.settings.simulator
@@ -361,7 +447,10 @@ class SimulatorState:
         async def run() -> None:
             await asyncio.sleep(delay_seconds)
             await action()
+            self.save()
 
+        # What set the timer (a payout, a refund, an envelope) is on disk before its answer leaves.
+        self.save()
         task = asyncio.create_task(run())
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
@@ -374,6 +463,7 @@ class SimulatorState:
             timer.cancel()
         if self._timers:
             await asyncio.gather(*self._timers, return_exceptions=True)
+        self.save()
         await self.webhooks.stop()
 
 

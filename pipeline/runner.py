@@ -16,14 +16,16 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 import structlog
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from lendflow.health import serve_probes
 from lendflow.settings import Settings
 from pipeline.bridge import EventBridge
 from pipeline.dedupe import DedupeLedger
 from pipeline.housekeeping import Housekeeping
+from pipeline.metrics import HEALTH
 from pipeline.outbox import OutboxRelay
 from pipeline.trusted import TrustedStage
 from pipeline.validation import DocumentStore, EcmDocumentStore, ValidationStage
@@ -149,11 +151,13 @@ _metrics_port: int | None = None
 
 
 def serve_metrics(settings: Settings) -> int:
-    """Expose the process's Prometheus metrics once; the port it listens on."""
+    """Expose the process's Prometheus metrics, and its probes, once; the port it listens on."""
     global _metrics_port
     with _metrics_started:
         if _metrics_port is None:
-            server, _ = start_http_server(settings.pipeline.metrics_port, addr=settings.pipeline.metrics_host)
+            server = serve_probes(
+                HEALTH, settings.pipeline.metrics_host, settings.pipeline.metrics_port, fallback=make_wsgi_app()
+            )
             _metrics_port = server.server_port
             log.info("pipeline.metrics_serving", host=settings.pipeline.metrics_host, port=_metrics_port)
         return _metrics_port
@@ -180,4 +184,11 @@ async def run_pipeline(settings: Settings, names: Sequence[str] | None = None, *
             parts.temporal = await connect(settings.temporal)
         stages = build_stages(parts, chosen)
         log.info("pipeline.starting", stages=chosen)
-        await run_stages(stages, stop)
+        heartbeat = asyncio.create_task(HEALTH.keep_beating(stop), name="pipeline-heartbeat")
+        HEALTH.set_ready(True)
+        try:
+            await run_stages(stages, stop)
+        finally:
+            HEALTH.set_ready(False)
+            stop.set()
+            await heartbeat

@@ -16,22 +16,27 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.pdf import render_pdf
+from activities.contract_document import (
+    SignatureEvidence,
+    ccb_terms,
+    contract_number,
+    render_ccb,
+    render_signature_certificate,
+)
 from activities.provider_errors import provider_call
-from domain.ccb import CcbInstallment, CcbTerms, ccb_lines
+from domain.ccb import CcbParty
 from domain.pix_keys import customers_own_pix_key
-from integrations.cpf import mask_cpf
 from integrations.credit_bureau import CreditBureauClient
 from integrations.ecm import EcmClient
 from integrations.errors import EnvelopeNotVoidable
 from integrations.esignature import ESignatureClient, SignerRequest
 from integrations.pix import PixClient, PixKeyDestination
+from lendflow.settings import LenderSettings
 from storage import ledger
 from storage.models import Customer, Document, Installment, JournalEntry, LoanApplication, SignatureEnvelope
 from storage.outbox import record_event
 from workflows.origination_types import Offer, StepRecord
 
-LENDER_NAME = "Lendflow Sociedade de Credito Direto S.A."
 # Applications still on their way (a customer may have one at a time).
 OPEN_STATUSES = ("submitted", "analyzing", "manual_review", "offer_ready", "offer_accepted", "contract_sent", "signed", "disbursing")
 # Exposure counts the principal of applications that hold a reservation or are disbursed.
@@ -120,6 +125,21 @@ class ContractSent:
 
 
 @dataclass(frozen=True)
+class SignatureCertificateRequest:
+    application_id: str
+    customer_id: str
+    envelope_id: str
+
+
+@dataclass(frozen=True)
+class SignatureCertificateIssued:
+    document_id: str
+    ecm_document_id: str
+    sha256: str
+    contract_sha256: str
+
+
+@dataclass(frozen=True)
 class VoidEnvelopeRequest:
     application_id: str
     envelope_id: str
@@ -176,7 +196,9 @@ class OriginationActivities:
         ecm: EcmClient,
         esignature: ESignatureClient,
         pix: PixClient,
+        lender: LenderSettings | None = None,
     ) -> None:
+        self._lender = lender or LenderSettings()
         self._sessions = session_maker
         self._bureau = credit_bureau
         self._ecm = ecm
@@ -283,25 +305,10 @@ class OriginationActivities:
         async with self._sessions() as session:
             customer = await self._customer(session, request.customer_id)
             name, email, cpf = customer.name, customer.email, customer.cpf
-        ccb = CcbTerms(
-            contract_number=f"CCB-{request.application_id[:8].upper()}",
-            borrower_name=name,
-            borrower_cpf_masked=mask_cpf(cpf),
-            lender_name=LENDER_NAME,
-            issue_date=offer.release_date,
-            amount=offer.amount,
-            amount_financed=offer.amount_financed,
-            amount_released=offer.amount_released,
-            iof_total=offer.iof_total,
-            fees_total=offer.fees_total,
-            monthly_rate=offer.monthly_rate,
-            cet_monthly=offer.cet_monthly,
-            cet_annual=offer.cet_annual,
-            total_payable=offer.total_payable,
-            amortization=offer.amortization,
-            installments=tuple(CcbInstallment(i.number, i.due_date, i.payment) for i in offer.installments),
-        )
-        pdf = render_pdf(ccb_lines(ccb))
+        # The full CPF goes into the document (kept in the ECM) and to the eSignature provider, never
+        # into a log line or a Temporal payload: the request and the result carry only ids and hashes.
+        ccb = ccb_terms(request.application_id, offer, CcbParty(name=name, document=cpf, address=None), self._lender)
+        pdf = render_ccb(ccb)
         with provider_call():
             stored = await self._ecm.store_document(
                 pdf,
@@ -357,6 +364,98 @@ class OriginationActivities:
             sha256=stored.sha256,
             envelope_id=envelope.envelope_id,
             signing_url=envelope.signers[0].signing_url,
+        )
+
+    @activity.defn
+    async def issue_signature_certificate(self, request: SignatureCertificateRequest) -> SignatureCertificateIssued:
+        """After the signature: the provider's evidence as a PDF/A certificate stored beside the contract.
+
+        The certificate binds the signer, the time and the envelope to the SHA-256 of the contract
+        Lendflow stored; a provider that attests another document is a permanent refusal.
+        """
+        async with self._sessions() as session:
+            envelope_row = await session.get(SignatureEnvelope, request.envelope_id)
+            if envelope_row is None:
+                raise ApplicationError(
+                    f"envelope {request.envelope_id} is not recorded", type="EnvelopeNotRecorded", non_retryable=True
+                )
+            contract = await session.get(Document, envelope_row.document_id)
+            assert contract is not None  # a foreign key
+            contract_sha256, contract_ecm_id = contract.sha256, contract.ecm_document_id
+        with provider_call():
+            envelope = await self._esignature.get_envelope(request.envelope_id)
+        if envelope.status != "signed":
+            raise ApplicationError(
+                f"envelope {request.envelope_id} is {envelope.status}, not signed", type="EnvelopeNotSigned", non_retryable=True
+            )
+        if envelope.document.sha256 != contract_sha256:
+            raise ApplicationError(
+                "the provider attests a document other than the contract stored", type="SignedDocumentMismatch", non_retryable=True
+            )
+        signer = envelope.signers[0]
+        completed = envelope.completed_at or signer.signed_at
+        assert completed is not None and signer.signed_at is not None  # a signed envelope has both
+        certificate = render_signature_certificate(
+            SignatureEvidence(
+                contract_number=contract_number(request.application_id),
+                document_name=envelope.document.name,
+                ecm_document_id=contract_ecm_id,
+                contract_sha256=contract_sha256,
+                provider_sha256=envelope.document.sha256,
+                envelope_id=envelope.envelope_id,
+                envelope_status=envelope.status,
+                envelope_created_at=envelope.created_at,
+                completed_at=completed,
+                signer_name=signer.name,
+                signer_email=signer.email,
+                signer_id=signer.signer_id,
+                signed_at=signer.signed_at,
+            )
+        )
+        with provider_call():
+            stored = await self._ecm.store_document(
+                certificate,
+                filename=f"ccb-{request.application_id}-certificado-assinatura.pdf",
+                content_type="application/pdf",
+                metadata={
+                    "application_id": request.application_id,
+                    "kind": "signature_certificate",
+                    "envelope_id": envelope.envelope_id,
+                    "contract_sha256": contract_sha256,
+                },
+                idempotency_key=f"{request.application_id}:contract:certificate",
+            )
+        async with self._sessions() as session, session.begin():
+            document = await session.scalar(select(Document).where(Document.ecm_document_id == stored.document_id))
+            if document is None:
+                document = Document(
+                    id=uuid.uuid4(),
+                    customer_id=uuid.UUID(request.customer_id),
+                    application_id=uuid.UUID(request.application_id),
+                    document_type="signature_certificate",
+                    ecm_document_id=stored.document_id,
+                    sha256=stored.sha256,
+                    content_type="application/pdf",
+                    size_bytes=stored.size_bytes,
+                    status="validated",
+                )
+                session.add(document)
+                record_event(
+                    session,
+                    "loan.signature_certified",
+                    request.application_id,
+                    {
+                        "application_id": request.application_id,
+                        "envelope_id": envelope.envelope_id,
+                        "contract_sha256": contract_sha256,
+                        "certificate_sha256": stored.sha256,
+                    },
+                )
+        return SignatureCertificateIssued(
+            document_id=str(document.id),
+            ecm_document_id=stored.document_id,
+            sha256=stored.sha256,
+            contract_sha256=contract_sha256,
         )
 
     @activity.defn

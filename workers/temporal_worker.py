@@ -18,7 +18,7 @@ from activities.onboarding import OnboardingActivities
 from activities.origination import OriginationActivities
 from activities.servicing import ServicingActivities
 from integrations.factory import ProviderClients
-from lendflow.settings import Settings
+from lendflow.settings import LenderSettings, Settings
 from lendflow.temporal import connect
 from workers.log_context import LogContextInterceptor
 from storage.db import create_engine, create_session_maker
@@ -33,12 +33,14 @@ WORKFLOWS = [WorkerPingWorkflow, OnboardingWorkflow, LoanOriginationWorkflow, Se
 
 
 def project_activities(
-    session_maker: async_sessionmaker[AsyncSession], providers: ProviderClients
+    session_maker: async_sessionmaker[AsyncSession],
+    providers: ProviderClients,
+    lender: LenderSettings | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity of the project, bound to the clients the worker built."""
     onboarding = OnboardingActivities(providers.federal_revenue, session_maker)
     origination = OriginationActivities(
-        session_maker, providers.credit_bureau, providers.ecm, providers.esignature, providers.pix
+        session_maker, providers.credit_bureau, providers.ecm, providers.esignature, providers.pix, lender=lender
     )
     servicing = ServicingActivities(session_maker, providers.pix)
     return [
@@ -51,6 +53,7 @@ def project_activities(
         origination.record_status,
         origination.release_limit,
         origination.prepare_contract,
+        origination.issue_signature_certificate,
         origination.void_envelope,
         origination.remind,
         origination.disburse,
@@ -84,7 +87,7 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.postgres)
     async with ProviderClients.from_settings(settings) as providers:
         worker = build_worker(
-            client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers)
+            client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers, settings.lender)
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

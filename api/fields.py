@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from domain.credit.money import as_percent
+
 # Printable text only: no control characters (NUL among them) reach the database or a log.
 TEXT = r"^[^\x00-\x1f\x7f]+$"
 
@@ -58,7 +60,16 @@ MoneyOut = Annotated[
     PlainSerializer(lambda value: f"{Decimal(value):.2f}", return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"}, mode="serialization"),
 ]
-# Rates (monthly effective, e.g. "0.0199") and other exact decimals, as strings.
+# Rates (interest rates, CET) as percentages with two decimals, rounded half-even as the CET is
+# disclosed (Resolução CMN 4.881/2020, `domain.credit.money.as_percent`): the monthly rate 0.0199 is
+# "1.99" (1,99 % a month), the annual CET 0.318787… is "31.88". The one representation of a rate in
+# every answer of the API, the contract and the app.
+RatePercentOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: f"{as_percent(Decimal(value)):.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"}, mode="serialization"),
+]
+# Other exact decimals, as strings.
 DecimalOut = Annotated[
     Decimal,
     PlainSerializer(lambda value: format(Decimal(value), "f"), return_type=str),

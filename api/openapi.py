@@ -17,6 +17,18 @@ from api.problems import PROBLEM_MEDIA_TYPE, Problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
+# The API's changes that break clients, newest first; it ends the description of the OpenAPI document.
+API_CHANGELOG = """
+## Changelog
+
+- **2026-12 — rates in percent (breaking).** Every rate the API answers with is a percentage with two
+  decimals, rounded half-even as the CET is disclosed (Resolução CMN 4.881/2020): `"1.99"` is 1,99 % a
+  month. `OfferView.monthly_rate`, `OfferView.cet_monthly`, `OfferView.cet_annual` and
+  `LoanApplicationView.monthly_rate` were fractions with every digit (`"0.318787367204731163436246082137006"`);
+  they are now `"31.88"`, as `POST /v1/loan-simulations` and the signed contract (CCB) already show them.
+  The simulation's *request* field `monthly_rate` is unchanged (a fraction, `"0.0199"`).
+"""
+
 _DESCRIPTIONS = {
     400: "The request cannot be read",
     401: "Missing, invalid or expired credentials",
@@ -120,7 +132,7 @@ def install_openapi(app: FastAPI) -> None:
             document = get_openapi(
                 title=app.title,
                 version=app.version,
-                description=app.description,
+                description=f"{app.description}\n{API_CHANGELOG}",
                 routes=app.routes,
                 tags=app.openapi_tags,
                 servers=app.servers,

@@ -138,8 +138,13 @@ class LoanSimulationResponse(BaseModel):
     total_payable: TwoDecimals
     total_interest: TwoDecimals
     capitalized_interest: TwoDecimals
-    cet_monthly: TwoDecimals = Field(description="Percent a month")
-    cet_annual: TwoDecimals = Field(description="Percent a year")
+    # Rates in the API's one representation (api.fields.RatePercentOut): percent, two decimals.
+    cet_monthly: TwoDecimals = Field(
+        description='CET (Resolução CMN 4.881/2020), percent a month with two decimals: "2.33" is 2,33 % a month'
+    )
+    cet_annual: TwoDecimals = Field(
+        description='CET, percent a year with two decimals, rounded half-even as disclosed: "31.88" is 31,88 % a year'
+    )
     assumptions: AssumptionsOut
 
 

@@ -1,7 +1,8 @@
 """How a loan application looks from outside: to its customer, and (with more) to ops.
 
 Built from the read model (``loan_applications``), enriched with the origination workflow's
-``state`` query when it answers. Money is a string with two decimals, rates exact decimal strings.
+``state`` query when it answers. Money is a string with two decimals; rates are percentages with two
+decimals ("1.99" is 1,99 % a month), as the simulation, the contract and the app show them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.fields import DecimalOut, MoneyOut
+from api.fields import MoneyOut, RatePercentOut
 from api.pagination import Page
 from storage.models import Installment, LoanApplication, PixCharge
 from workflows.origination_types import ApplicationState, Offer
@@ -33,7 +34,9 @@ class OfferView(BaseModel):
     amount: MoneyOut
     term_months: int
     amortization: str
-    monthly_rate: DecimalOut
+    monthly_rate: RatePercentOut = Field(
+        description='Interest rate, percent a month with two decimals: "1.99" is 1,99 % a month'
+    )
     risk_band: str
     release_date: date
     first_due_date: date
@@ -42,8 +45,12 @@ class OfferView(BaseModel):
     iof_total: MoneyOut
     fees_total: MoneyOut
     total_payable: MoneyOut
-    cet_monthly: DecimalOut = Field(description="Monthly CET as a fraction (0.0231 is 2.31% a month)")
-    cet_annual: DecimalOut = Field(description="Annual CET as a fraction")
+    cet_monthly: RatePercentOut = Field(
+        description='CET (Resolução CMN 4.881/2020), percent a month with two decimals: "2.33" is 2,33 % a month'
+    )
+    cet_annual: RatePercentOut = Field(
+        description='CET, percent a year with two decimals, rounded half-even as disclosed: "31.88" is 31,88 % a year'
+    )
     expires_at: datetime
     installments: list[ScheduleItem]
 
@@ -150,7 +157,9 @@ class LoanApplicationView(BaseModel):
     amount: MoneyOut
     term_months: int
     amortization: str
-    monthly_rate: DecimalOut | None = None
+    monthly_rate: RatePercentOut | None = Field(
+        default=None, description='Interest rate, percent a month with two decimals: "1.99" is 1,99 % a month'
+    )
     risk_band: str | None = None
     offer: OfferView | None = None
     schedule: list[ScheduleItem] = Field(

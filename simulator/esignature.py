@@ -1,7 +1,8 @@
 """Simulated eSignature: envelopes, a signing page per signer, and envelope webhooks.
 
 Each signer gets a link, ``GET /esignature/sign/{token}``, that a person, a test or the demo opens
-to sign or decline (an HTML form that POSTs back to the same address). When every signer has
+to sign or decline (an HTML form that POSTs back to the same address); the page shows the document
+itself (``GET /esignature/sign/{token}/document``, kept on disk by its SHA-256). When every signer has
 signed the envelope is ``signed`` and ``envelope.signed`` goes out; one decline makes it
 ``declined`` (``envelope.declined``); at ``expires_at`` an open envelope becomes ``expired``
 (``envelope.expired``).
@@ -9,18 +10,21 @@ signed the envelope is ``signed`` and ``envelope.signed`` goes out; one decline 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import html
+import os
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Form, Header
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.state import (
@@ -117,6 +121,23 @@ def _emit(state: SimulatorState, envelope: EnvelopeRecord, signer_id: str | None
     )
 
 
+# The documents sent for signature, kept on disk by their SHA-256 so the signing page can show them.
+
+
+def _document_path(state: SimulatorState, sha256: str) -> Path:
+    return state.data_dir / "esignature" / "documents" / f"{sha256}.bin"
+
+
+def _keep_document(state: SimulatorState, sha256: str, content: bytes) -> None:
+    path = _document_path(state, sha256)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
 class EnvelopeClosed(Exception):
     """The envelope is no longer open for signing."""
 
@@ -200,6 +221,7 @@ async def create_envelope(
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
         )
+        await asyncio.to_thread(_keep_document, state, envelope.document_sha256, content)
         state.envelopes[envelope.envelope_id] = envelope
         state.envelope_by_key[idempotency_key] = envelope.envelope_id
         for signer in envelope.signers:
@@ -236,8 +258,9 @@ async def void_envelope(envelope_id: str, request: VoidRequest, state: StateDep)
 
 _PAGE = """<!doctype html>
 <html lang="pt-BR"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}
-button{{font-size:1rem;padding:.6rem 1.4rem;margin-right:1rem}}</style></head>
+<style>body{{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem}}
+button{{font-size:1rem;padding:.6rem 1.4rem;margin-right:1rem}}
+iframe{{width:100%;height:70vh;border:1px solid #bbb;margin:.5rem 0 1rem}}</style></head>
 <body><h1>{title}</h1>{body}</body></html>"""
 
 
@@ -265,6 +288,13 @@ async def signing_page(token: str, state: StateDep) -> HTMLResponse:
         f"Signatário: <strong>{html.escape(signer.name)}</strong><br>"
         f"SHA-256: <code>{envelope.document_sha256}</code></p>"
     )
+    if _document_path(state, envelope.document_sha256).exists():
+        # Relative links: the page works behind whatever address the simulator is reached at.
+        summary += (
+            f'<p><a id="document-link" href="{token}/document" target="_blank" rel="noopener">'
+            "Abrir o documento (PDF)</a></p>"
+            f'<iframe id="document" title="Documento a assinar" src="{token}/document"></iframe>'
+        )
     if envelope.status != "sent" or signer.status != "pending":
         return _page(
             "Assinatura encerrada",
@@ -277,6 +307,26 @@ async def signing_page(token: str, state: StateDep) -> HTMLResponse:
         "</form>"
     )
     return _page("Assinatura eletrônica", summary + form)
+
+
+@pages.get("/sign/{token}/document")
+async def signing_document(token: str, state: StateDep) -> Response:
+    """The document to be signed, for the person who holds the signing link."""
+    found = _signer_for(state, token)
+    if found is None:
+        return _page("Link inválido", "<p>Este link de assinatura não existe.</p>", 404)
+    envelope, _ = found
+    path = _document_path(state, envelope.document_sha256)
+    if not path.exists():
+        return _page("Documento indisponível", "<p>O documento deste envelope não está disponível.</p>", 404)
+    content = await asyncio.to_thread(path.read_bytes)
+    media_type = "application/pdf" if content.startswith(b"%PDF") else "application/octet-stream"
+    filename = "".join(c if c.isalnum() or c in "-_." else "-" for c in envelope.document_name) or "documento"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"', "Cache-Control": "private, no-store"},
+    )
 
 
 @pages.post("/sign/{token}", response_class=HTMLResponse)

@@ -19,6 +19,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last_day))
 
 
-def monthly_due_dates(first_due_date: date, count: int) -> tuple[date, ...]:
-    """`count` monthly due dates, all anchored on the day of `first_due_date`."""
-    return tuple(add_months(first_due_date, k) for k in range(count))
+def monthly_due_dates(first_due_date: date, count: int, skip: int = 0) -> tuple[date, ...]:
+    """`count` monthly due dates, all anchored on the day of `first_due_date`, after `skip` months.
+
+    The same dates as `add_months(first_due_date, skip + k)` for each k, without looking up the
+    length of a month when the day exists in every month (the 28th or earlier): a 360-installment
+    schedule needs them on every simulation.
+    """
+    day, year, month_index = first_due_date.day, first_due_date.year, first_due_date.month - 1 + skip
+    if day <= 28:
+        return tuple(date(year + m // 12, m % 12 + 1, day) for m in range(month_index, month_index + count))
+    return tuple(add_months(first_due_date, skip + k) for k in range(count))

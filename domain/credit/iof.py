@@ -182,11 +182,23 @@ def iof_on_loan(
 
     `repayments` are (due date, principal repaid in that installment); they add up to `principal`.
     """
+    weights = iof_day_weights(release_date, [due for due, _ in repayments], rates)
+    return iof_with_weights(weights, principal, [amount for _, amount in repayments], rates, version)
+
+
+def iof_day_weights(release_date: date, due_dates: Sequence[date], rates: IofRates) -> list[Decimal]:
+    """The daily rate times the days (capped at 365) to each due date: what one real repaid there costs."""
     with credit_context():
-        daily = sum(
-            (rates.daily * min((due - release_date).days, IOF_DAY_CAP) * amount for due, amount in repayments),
-            Decimal(0),
-        )
+        daily = rates.daily
+        return [daily * min((due - release_date).days, IOF_DAY_CAP) for due in due_dates]
+
+
+def iof_with_weights(
+    weights: Sequence[Decimal], principal: Decimal, amounts: Sequence[Decimal], rates: IofRates, version: str = ""
+) -> IofCharge:
+    """`iof_on_loan` with the day weights of `iof_day_weights` already computed (they do not depend on P)."""
+    with credit_context():
+        daily = sum(map(Decimal.__mul__, weights, amounts), Decimal(0))
         return IofCharge(
             daily=to_centavo(daily), flat=to_centavo(rates.flat * principal), rates=rates, version=version
         )
@@ -199,10 +211,17 @@ def gross_up_for_financed_iof(net_amount: Decimal, iof_for: Callable[[Decimal], 
     grows by one centavo or stays put as P grows by one centavo, so an exact P exists except in rare
     cases where schedule rounding makes IOF(P) drop a centavo; then the smallest P with
     P − IOF(P) ≥ net is returned, and the customer receives that centavo.
+
+    The first guess assumes the IOF is the same share of P as of the net amount, which is right to
+    a centavo or two, so `iof_for` is asked about three principals in the usual case; it is never
+    asked twice about the same one.
     """
+    known: dict[Decimal, Decimal] = {}
 
     def net_of(principal: Decimal) -> Decimal:
-        return principal - iof_for(principal)
+        if principal not in known:
+            known[principal] = principal - iof_for(principal)
+        return known[principal]
 
     with credit_context():
         share = iof_for(net_amount) / net_amount
@@ -215,4 +234,3 @@ def gross_up_for_financed_iof(net_amount: Decimal, iof_for: Callable[[Decimal], 
             else:
                 return principal
     raise ArithmeticError(f"no financed principal found for {net_amount}")  # pragma: no cover
-

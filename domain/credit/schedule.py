@@ -30,8 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from itertools import accumulate
 
 from domain.credit.due_dates import add_months, monthly_due_dates
 from domain.credit.money import CENTAVO, ZERO, credit_context, is_centavo_amount, to_centavo
@@ -138,8 +139,19 @@ def build_schedule(
     Without grace the first installment is due on `first_due_date`; with `grace_months` = g it is
     due g months later, and interest until one month before it is capitalised.
     """
-    if not (is_centavo_amount(principal) and principal > 0):
-        raise ValueError(f"principal must be a positive amount in centavos, got {principal}")
+    plan = plan_schedule(amortization, monthly_rate, release_date, first_due_date, term_months, grace_months)
+    return plan.schedule(principal)
+
+
+def plan_schedule(
+    amortization: Amortization,
+    monthly_rate: Decimal,
+    release_date: date,
+    first_due_date: date,
+    term_months: int,
+    grace_months: int = 0,
+) -> SchedulePlan:
+    """Everything of a schedule that does not depend on the principal: dates, growths, the annuity factor."""
     if not 1 <= term_months <= MAX_TERM_MONTHS:
         raise ValueError(f"term_months must be between 1 and {MAX_TERM_MONTHS}, got {term_months}")
     if monthly_rate < 0:
@@ -152,43 +164,98 @@ def build_schedule(
     with credit_context():
         monthly_growth = 1 + monthly_rate
         first_growth = first_period_growth(monthly_rate, release_date, first_due_date)
-        capitalisation: list[AccrualPeriod] = []
+        capitalisation: list[tuple[date, date, Decimal]] = []
         if grace_months == 0:
-            opening = principal
             due_dates = monthly_due_dates(first_due_date, term_months)
             growths = (first_growth,) + (monthly_growth,) * (term_months - 1)
             period_start = release_date
         else:
             # From the release to the first due date the caller chose, then g - 1 whole months.
-            exact = principal
             start, end, growth = release_date, first_due_date, first_growth
             for month in range(grace_months):
-                capitalisation.append(AccrualPeriod(start, end, growth, exact))
-                exact *= growth
+                capitalisation.append((start, end, growth))
                 start, end, growth = end, add_months(first_due_date, month + 1), monthly_growth
-            opening = to_centavo(exact)
-            due_dates = tuple(add_months(first_due_date, grace_months + k) for k in range(term_months))
+            due_dates = monthly_due_dates(first_due_date, term_months, skip=grace_months)
             growths = (monthly_growth,) * term_months
             period_start = add_months(first_due_date, grace_months - 1)
+        return SchedulePlan(
+            amortization=amortization,
+            monthly_rate=monthly_rate,
+            release_date=release_date,
+            grace_months=grace_months,
+            due_dates=due_dates,
+            growths=growths,
+            period_start=period_start,
+            capitalisation=tuple(capitalisation),
+            price_discount=_annuity_factor(growths) if amortization is Amortization.PRICE else None,
+        )
 
-        installments = amortize(amortization, opening, due_dates, growths)
 
-    openings = (opening,) + tuple(i.balance for i in installments[:-1])
-    starts = (period_start,) + due_dates[:-1]
-    accrual = tuple(capitalisation) + tuple(
-        AccrualPeriod(start, due, growth, balance)
-        for start, due, growth, balance in zip(starts, due_dates, growths, openings, strict=True)
-    )
-    return Schedule(
-        amortization=amortization,
-        principal=principal,
-        monthly_rate=monthly_rate,
-        release_date=release_date,
-        grace_months=grace_months,
-        capitalized_interest=opening - principal,
-        installments=installments,
-        accrual=accrual,
-    )
+@dataclass(frozen=True)
+class ScheduleAmounts:
+    """The rounded amounts of each installment of one principal, before they become `Installment`s."""
+
+    opening: Decimal
+    payments: list[Decimal]
+    interests: list[Decimal]
+    amortizations: list[Decimal]
+    balances: list[Decimal]
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    """A schedule's shape, shared by every principal tried (the financed-IOF gross-up tries several)."""
+
+    amortization: Amortization
+    monthly_rate: Decimal
+    release_date: date
+    grace_months: int
+    due_dates: tuple[date, ...]
+    growths: tuple[Decimal, ...]
+    period_start: date
+    capitalisation: tuple[tuple[date, date, Decimal], ...]
+    price_discount: Decimal | None
+
+    def amounts(self, principal: Decimal) -> ScheduleAmounts:
+        """Each installment's payment, interest, amortization and balance for `principal`."""
+        if not (is_centavo_amount(principal) and principal > 0):
+            raise ValueError(f"principal must be a positive amount in centavos, got {principal}")
+        with credit_context():
+            opening = principal
+            if self.capitalisation:
+                exact = principal
+                for _, _, growth in self.capitalisation:
+                    exact *= growth
+                opening = to_centavo(exact)
+            return _amounts(self.amortization, opening, self.growths, self.price_discount)
+
+    def schedule(self, principal: Decimal, amounts: ScheduleAmounts | None = None) -> Schedule:
+        """The schedule of `principal`, from its `amounts` when the caller already has them."""
+        if amounts is None:
+            amounts = self.amounts(principal)
+        opening = amounts.opening
+        capitalisation: list[AccrualPeriod] = []
+        if self.capitalisation:
+            with credit_context():
+                exact = principal
+                for start, end, growth in self.capitalisation:
+                    capitalisation.append(AccrualPeriod(start, end, growth, exact))
+                    exact *= growth
+        due_dates = self.due_dates
+        installments = _installments(amounts, due_dates, 1)
+        openings = [opening, *amounts.balances[:-1]]
+        starts = (self.period_start,) + due_dates[:-1]
+        accrual = tuple(capitalisation) + tuple(map(_accrual_period, starts, due_dates, self.growths, openings))
+        return Schedule(
+            amortization=self.amortization,
+            principal=principal,
+            monthly_rate=self.monthly_rate,
+            release_date=self.release_date,
+            grace_months=self.grace_months,
+            capitalized_interest=opening - principal,
+            installments=installments,
+            accrual=accrual,
+        )
 
 
 def amortize(
@@ -206,54 +273,133 @@ def amortize(
     if len(due_dates) != len(growths) or not due_dates:
         raise ValueError("one growth factor per due date, and at least one due date")
     with credit_context():
-        if amortization is Amortization.SAC:
-            return _sac(opening_balance, due_dates, growths, first_number)
-        return _price(opening_balance, due_dates, growths, first_number)
+        discount = _annuity_factor(growths) if amortization is Amortization.PRICE else None
+        amounts = _amounts(amortization, opening_balance, tuple(growths), discount)
+    return _installments(amounts, tuple(due_dates), first_number)
 
 
-def _price(
-    opening: Decimal, due_dates: Sequence[date], growths: Sequence[Decimal], first_number: int
-) -> tuple[Installment, ...]:
+# Frozen dataclasses set each field through object.__setattr__, which costs more than the
+# arithmetic of a row; a schedule makes hundreds of rows and periods, so they are built directly.
+_new = object.__new__
+
+
+def _installment(
+    number: int, due_date: date, payment: Decimal, interest: Decimal, amortization: Decimal, balance: Decimal
+) -> Installment:
+    row = _new(Installment)
+    row.__dict__.update(
+        number=number,
+        due_date=due_date,
+        payment=payment,
+        interest=interest,
+        amortization=amortization,
+        balance=balance,
+    )
+    return row
+
+
+def _accrual_period(start: date, end: date, growth: Decimal, opening_balance: Decimal) -> AccrualPeriod:
+    period = _new(AccrualPeriod)
+    period.__dict__.update(start=start, end=end, growth=growth, opening_balance=opening_balance)
+    return period
+
+
+def _installments(amounts: ScheduleAmounts, due_dates: tuple[date, ...], first_number: int) -> tuple[Installment, ...]:
+    return tuple(
+        map(
+            _installment,
+            range(first_number, first_number + len(amounts.payments)),
+            due_dates,
+            amounts.payments,
+            amounts.interests,
+            amounts.amortizations,
+            amounts.balances,
+        )
+    )
+
+
+def _annuity_factor(growths: Sequence[Decimal]) -> Decimal:
+    """Σ 1 / (growth₁ × … × growthₖ): the present value of paying 1 at each due date."""
     accumulated, discount = Decimal(1), Decimal(0)
     for growth in growths:
         accumulated *= growth
         discount += 1 / accumulated
+    return discount
+
+
+def _amounts(
+    amortization: Amortization, opening: Decimal, growths: tuple[Decimal, ...], price_discount: Decimal | None
+) -> ScheduleAmounts:
+    """Inside the credit context: the rounded amounts of each installment repaying `opening`."""
+    rates = _interest_rates(growths)
+    if amortization is Amortization.SAC:
+        return _sac(opening, rates)
+    assert price_discount is not None
+    return _price(opening, rates, price_discount)
+
+
+def _interest_rates(growths: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+    """``growth − 1`` of each period; the growths repeat, so each distinct one is subtracted once."""
+    rates: dict[Decimal, Decimal] = {}
+    for growth in set(growths):
+        rates[growth] = growth - 1
+    return tuple(map(rates.__getitem__, growths))
+
+
+def _price(opening: Decimal, rates: tuple[Decimal, ...], discount: Decimal) -> ScheduleAmounts:
     payment = to_centavo(opening / discount)
     while payment > 0:
-        rows = _rows_with_fixed_payment(opening, payment, due_dates, growths, first_number)
-        repaid_early = len(rows) < len(due_dates) or rows[-1].payment <= 0
-        if not repaid_early:
-            return rows
-        payment -= CENTAVO
-    raise ValueError(f"{opening} is too small to be repaid in {len(due_dates)} positive installments")
+        amounts = _rows_with_fixed_payment(opening, payment, rates)
+        if amounts is not None:
+            return amounts
+        payment -= CENTAVO  # repaid before the last installment: lower the payment and try again
+    raise ValueError(f"{opening} is too small to be repaid in {len(rates)} positive installments")
 
 
-def _rows_with_fixed_payment(
-    opening: Decimal, payment: Decimal, due_dates: Sequence[date], growths: Sequence[Decimal], first_number: int
-) -> tuple[Installment, ...]:
-    rows: list[Installment] = []
+def _rows_with_fixed_payment(opening: Decimal, payment: Decimal, rates: tuple[Decimal, ...]) -> ScheduleAmounts | None:
+    """The rows paying `payment` and the residue last, or None when the loan is repaid early.
+
+    The loop keeps only what it must (each interest, and the balance to know when the loan is
+    repaid); the amortizations and balances are the same subtractions, redone in C by `map` and
+    `accumulate`.
+    """
+    interests: list[Decimal] = []
+    keep = interests.append
     balance = opening
-    last = len(due_dates) - 1
-    for k, (due, growth) in enumerate(zip(due_dates, growths, strict=True)):
-        interest = to_centavo(balance * (growth - 1))
-        amortization = balance if k == last else payment - interest
-        balance -= amortization
-        rows.append(Installment(first_number + k, due, amortization + interest, interest, amortization, balance))
-        if k < last and balance <= 0:
-            break  # repaid early: the caller lowers the payment and tries again
-    return tuple(rows)
+    for rate in rates[:-1]:
+        interest = (balance * rate).quantize(CENTAVO, ROUND_HALF_EVEN)
+        keep(interest)
+        balance -= payment - interest
+        if balance <= 0:
+            return None
+    interest = (balance * rates[-1]).quantize(CENTAVO, ROUND_HALF_EVEN)
+    last_payment = balance + interest
+    if last_payment <= 0:
+        return None
+    amortizations = list(map(payment.__sub__, interests))
+    amortizations.append(balance)
+    interests.append(interest)
+    balances = list(accumulate(amortizations, Decimal.__sub__, initial=opening))[1:]
+    # amortization + interest is the payment itself, unless a balance beyond 34 digits was rounded.
+    payments = list(map(Decimal.__add__, amortizations[:-1], interests[:-1]))
+    payments.append(last_payment)
+    return ScheduleAmounts(opening, payments, interests, amortizations, balances)
 
 
-def _sac(
-    opening: Decimal, due_dates: Sequence[date], growths: Sequence[Decimal], first_number: int
-) -> tuple[Installment, ...]:
-    count = len(due_dates)
-    rows: list[Installment] = []
+def _sac(opening: Decimal, rates: tuple[Decimal, ...]) -> ScheduleAmounts:
+    count = len(rates)
+    payments: list[Decimal] = []
+    interests: list[Decimal] = []
+    amortizations: list[Decimal] = []
+    balances: list[Decimal] = []
     balance = opening
-    for k, (due, growth) in enumerate(zip(due_dates, growths, strict=True)):
-        interest = to_centavo(balance * (growth - 1))
-        balance_after = to_centavo(opening * (count - k - 1) / count)
+    for k, rate in enumerate(rates):
+        interest = (balance * rate).quantize(CENTAVO, ROUND_HALF_EVEN)
+        balance_after = (opening * (count - k - 1) / count).quantize(CENTAVO, ROUND_HALF_EVEN)
         amortization = balance - balance_after
         balance = balance_after
-        rows.append(Installment(first_number + k, due, amortization + interest, interest, amortization, balance))
-    return tuple(rows)
+        payments.append(amortization + interest)
+        interests.append(interest)
+        amortizations.append(amortization)
+        balances.append(balance)
+    return ScheduleAmounts(opening, payments, interests, amortizations, balances)

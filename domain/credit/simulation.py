@@ -24,11 +24,12 @@ from domain.credit.iof import (
     IofRatesUnknown,
     IofRateVersion,
     gross_up_for_financed_iof,
-    iof_on_loan,
+    iof_day_weights,
     iof_rate_version_on,
+    iof_with_weights,
 )
 from domain.credit.money import credit_context
-from domain.credit.schedule import Installment, Schedule, build_schedule
+from domain.credit.schedule import Installment, Schedule, ScheduleAmounts, plan_schedule
 from domain.credit.terms import InvalidLoanTerms, LoanTerms, TermProblem, problems_with
 
 DAY_COUNT = (
@@ -77,38 +78,38 @@ def simulate(terms: LoanTerms, iof_table: Sequence[IofRateVersion] = IOF_CREDIT_
         raise InvalidLoanTerms([TermProblem("release_date", "iof_rates_unknown", str(exc))]) from exc
     rates = version.rates_for(terms.customer_type)
 
-    def schedule_for(principal: Decimal) -> Schedule:
-        return build_schedule(
-            terms.amortization,
-            principal,
-            terms.monthly_rate,
-            terms.release_date,
-            terms.first_due_date,
-            terms.term_months,
-            terms.grace_months,
-        )
+    # The dates, growths and IOF day weights are the same for every principal the financed-IOF
+    # gross-up tries; each principal's amounts and IOF are computed once.
+    plan = plan_schedule(
+        terms.amortization,
+        terms.monthly_rate,
+        terms.release_date,
+        terms.first_due_date,
+        terms.term_months,
+        terms.grace_months,
+    )
+    weights = iof_day_weights(terms.release_date, plan.due_dates, rates)
+    priced: dict[Decimal, tuple[ScheduleAmounts, IofCharge]] = {}
 
-    def iof_for(schedule: Schedule) -> IofCharge:
-        return iof_on_loan(
-            terms.release_date, schedule.principal, principal_repayments(schedule), rates, version.version
-        )
+    def price(principal: Decimal) -> tuple[ScheduleAmounts, IofCharge]:
+        if principal not in priced:
+            amounts = plan.amounts(principal)
+            repaid = _principal_repaid(principal, amounts)
+            priced[principal] = amounts, iof_with_weights(weights, principal, repaid, rates, version.version)
+        return priced[principal]
 
     with credit_context():
         if terms.finance_iof:
-            principal = gross_up_for_financed_iof(terms.amount, lambda p: iof_for(schedule_for(p)).total)
-            schedule = schedule_for(principal)
-            iof = iof_for(schedule)
-            amount_released = principal - iof.total - terms.fees_total
+            principal = gross_up_for_financed_iof(terms.amount, lambda p: price(p)[1].total)
         else:
-            schedule = schedule_for(terms.amount)
-            iof = iof_for(schedule)
-            amount_released = terms.amount - iof.total - terms.fees_total
+            principal = terms.amount
+        amounts, iof = price(principal)
+        schedule = plan.schedule(principal, amounts)
+        amount_released = principal - iof.total - terms.fees_total
         if amount_released <= 0:
             raise InvalidLoanTerms([TermProblem("fees", "too_large", "the fees and the IOF leave nothing to release")])
 
-        cet = cet_for_dates(
-            terms.release_date, amount_released, [(i.due_date, i.payment) for i in schedule.installments]
-        )
+        cet = cet_for_dates(terms.release_date, amount_released, list(zip(plan.due_dates, amounts.payments)))
     return LoanSimulation(
         terms=terms,
         schedule=schedule,
@@ -127,6 +128,14 @@ def simulate(terms: LoanTerms, iof_table: Sequence[IofRateVersion] = IOF_CREDIT_
             iof_rates=rates,
         ),
     )
+
+
+def _principal_repaid(principal: Decimal, amounts: ScheduleAmounts) -> list[Decimal]:
+    """`principal_repayments` from the amounts alone (inside the credit context)."""
+    if amounts.opening == principal:
+        return amounts.amortizations
+    share = principal / amounts.opening
+    return [amortization * share for amortization in amounts.amortizations]
 
 
 def principal_repayments(schedule: Schedule) -> list[tuple[date, Decimal]]:

@@ -6,11 +6,15 @@ The policy, in the order the loop applies it:
   again after a delay that doubles with each exit in a row: ``initial_delay``, 2x, 4x … up to
   ``max_delay``. A child that has run for ``healthy_after`` seconds is well again: its next exit
   waits ``initial_delay`` again. The other children keep running meanwhile.
-- A child that exits within ``startup_window`` seconds of its start has crashed at start. When it
-  does so ``max_startup_crashes`` times in a row, restarting will not help (a bad setting, a port
-  taken, a broken import): the supervisor stops everything and returns 1.
+- A child that exits within ``startup_window`` seconds of its start has crashed at start. When a
+  child that has never come up does so ``max_startup_crashes`` times in a row, restarting will not
+  help (a bad setting, a port taken, a broken import): the supervisor stops everything and returns
+  1. A child that has been up once is restarted however it fails later: crashing at start then
+  means a dependency is down (Temporal restarting, say), which the backoff outlasts.
 - SIGINT (Ctrl-C) or SIGTERM stops everything: each child gets SIGINT, and one that has not ended
-  ``stop_timeout`` seconds later is killed. Then :meth:`Supervisor.run` returns 0.
+  ``stop_timeout`` seconds later is killed. Then :meth:`Supervisor.run` returns 0. Children run in
+  process groups of their own, so a Ctrl-C at the terminal reaches them once, through the
+  supervisor, and not twice (a second SIGINT makes uvicorn skip its graceful shutdown).
 
 Each restart is the log event ``run.child_restarted`` (process, exit_code, attempt, delay_seconds)
 and one more in the Prometheus counter ``lendflow_process_restarts_total{process}``. ``lendflow
@@ -69,6 +73,8 @@ class _Child:
     # Exits in a row since the child was last healthy, and how many of them came right at start.
     attempt: int = 0
     startup_crashes: int = 0
+    # Whether it has ever run past the start-up window.
+    came_up: bool = False
     restart_at: float | None = None
     exit_codes: list[int] = field(default_factory=list)
 
@@ -120,6 +126,11 @@ class Supervisor:
         outcome = EXIT_OK
         try:
             self._write_metrics()
+            log.info(
+                "run.supervising",
+                processes=[child.spec.name for child in self._children],
+                metrics_file=str(self.metrics_path) if self.metrics_path else None,
+            )
             for child in self._children:
                 if not self._stopping:
                     self._start(child)
@@ -155,7 +166,8 @@ class Supervisor:
             child.startup_crashes += 1
         else:
             child.startup_crashes = 0
-        if child.startup_crashes >= self.policy.max_startup_crashes:
+            child.came_up = True
+        if not child.came_up and child.startup_crashes >= self.policy.max_startup_crashes:
             log.error(
                 "run.child_keeps_crashing",
                 process=child.spec.name,
@@ -182,7 +194,7 @@ class Supervisor:
     def _start(self, child: _Child) -> None:
         child.restart_at = None
         child.started_at = time.monotonic()
-        child.process = subprocess.Popen(list(child.spec.argv))
+        child.process = subprocess.Popen(list(child.spec.argv), process_group=0)
         log.info("run.child_started", process=child.spec.name, pid=child.process.pid, attempt=child.attempt)
 
     def _stop_all(self) -> None:

@@ -34,9 +34,17 @@ except KeyboardInterrupt:
     record.write(f"clean-stop {os.getpid()}\\n")
 """,
     # Runs past the start-up window, then fails.
-    "crashy": _PRELUDE + "time.sleep(0.6)\nsys.exit(3)\n",
+    "crashy": _PRELUDE + "time.sleep(1.3)\nsys.exit(3)\n",
     # Fails at once, every time: a bad setting or a broken import.
     "broken": _PRELUDE + "sys.exit(2)\n",
+    # Comes up once, then fails at start every time after: a dependency that went down.
+    "relapsing": _PRELUDE
+    + """
+if len(open(sys.argv[1]).read().splitlines()) > 1:
+    sys.exit(4)
+time.sleep(1.3)
+sys.exit(3)
+""",
     # Ignores Ctrl-C; only a kill ends it.
     "stubborn": _PRELUDE
     + """
@@ -68,7 +76,7 @@ sys.exit(supervisor.run())
 FAST_POLICY = {
     "initial_delay": 0.2,
     "max_delay": 5.0,
-    "startup_window": 0.3,
+    "startup_window": 1.0,
     "max_startup_crashes": 3,
     "healthy_after": 60.0,
     "stop_timeout": 5.0,
@@ -174,7 +182,7 @@ def test_crashed_child_is_restarted_with_growing_delays_while_the_others_keep_ru
     # Each restart waited at least its announced delay after the exit.
     starts = run.starts("crashy")
     for (_, started), (_, restarted), delay in zip(starts, starts[1:], delays, strict=False):
-        assert restarted - started >= 0.6 + delay
+        assert restarted - started >= 1.3 + delay
     assert len({pid for pid, _ in starts}) == len(starts)
     assert _restart_count(run.metrics, "crashy") >= 3
     assert _restart_count(run.metrics, "steady") == 0
@@ -202,6 +210,21 @@ def test_child_that_keeps_crashing_at_start_stops_everything_with_exit_1(supervi
     [(steady_pid, _)] = run.starts("steady")
     assert run.clean_stops("steady") == [steady_pid]
     assert not _alive(steady_pid)
+
+
+def test_child_that_was_up_once_is_restarted_however_often_it_then_fails_at_start(supervise) -> None:
+    run = supervise(["steady", "relapsing"], max_delay=0.4)
+    run.wait_for(lambda: len(run.starts("relapsing")) >= 6)
+    assert run.process.poll() is None
+    restarts = [event for event in run.events("run.child_restarted") if event["process"] == "relapsing"]
+    assert [event["exit_code"] for event in restarts[:5]] == [3, 4, 4, 4, 4]
+    # The delays grow up to their cap, and stay there.
+    assert [float(event["delay_seconds"]) for event in restarts[:5]] == [0.2, 0.4, 0.4, 0.4, 0.4]
+    assert run.events("run.child_keeps_crashing") == []
+    assert len(run.starts("steady")) == 1
+
+    run.process.send_signal(signal.SIGINT)
+    assert run.process.wait(timeout=15) == 0
 
 
 def test_sigint_stops_every_child_and_kills_the_one_that_ignores_it(supervise) -> None:

@@ -26,7 +26,7 @@ from api.limits import BodySizeLimitMiddleware, limit_for_path
 from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.repositories.operators import ensure_operator
-from api.routes import auth, codec, customers, documents, health, loans, ops, simulations, webhooks
+from api.routes import auth, codec, customers, documents, health, jwks, loans, ops, simulations, webhooks
 from api.security import check_auth_settings
 from integrations.factory import ProviderClients
 from lendflow.logging import configure_logging
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_metrics(app)
     install_problem_handlers(app)
-    routers = (health, simulations, auth, customers, documents, loans, webhooks, ops, codec)
+    routers = (health, simulations, auth, jwks, customers, documents, loans, webhooks, ops, codec)
     for module in routers:
         app.include_router(module.router)
     install_openapi(app)

@@ -2,8 +2,11 @@
 
 - Passwords are hashed with argon2id (RFC 9106 low-memory profile, argon2-cffi's defaults), off the
   event loop. An unknown login is checked against a dummy hash so that timing does not tell.
-- Access tokens are JWTs signed with the one pinned algorithm; verifying requires the issuer, the
-  audience (customers and operators have different ones), the expiry and the session id. A session
+- Access tokens are JWTs signed with Ed25519 (EdDSA, the one pinned algorithm) under the active key
+  of `auth.signing_keys`, named by `kid`; every listed key verifies, and their public halves are
+  published at /.well-known/jwks.json so that the gateway checks tokens at the edge. Verifying
+  requires a known `kid`, the issuer, the audience (customers and operators have different ones),
+  the expiry and the session id. A session
   (a refresh-token family) that was logged out or caught replaying is marked revoked in Redis for as
   long as an access token can live, so its access tokens die with it.
 - Refresh tokens are opaque random strings; only their SHA-256 is stored. Each refresh marks the
@@ -21,7 +24,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal, TypeVar
@@ -30,6 +33,9 @@ import jwt
 import redis.asyncio as aioredis
 import redis.exceptions
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
+from jwt.algorithms import OKPAlgorithm
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Request
 from sqlalchemy import select, update
@@ -42,7 +48,6 @@ from storage.models import RefreshToken
 T = TypeVar("T")
 Role = Literal["customer", "ops"]
 SubjectKind = Literal["customer", "operator"]
-DEV_JWT_SECRET = AuthSettings().jwt_secret.get_secret_value()
 
 # --- Passwords -----------------------------------------------------------------------------------
 
@@ -96,11 +101,74 @@ class IssuedAccess:
     expires_in: int
 
 
+class InvalidSigningKeys(ValueError):
+    """The configured signing keys cannot be used (names the key id, never the key)."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+    public_key: Ed25519PublicKey = field(repr=False)
+
+    def public_bytes(self) -> bytes:
+        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    def public_jwk(self, algorithm: str) -> dict[str, str]:
+        """The public half as a JWK (RFC 8037: kty OKP, crv Ed25519, x); no private member."""
+        jwk = OKPAlgorithm.to_jwk(self.public_key, as_dict=True)
+        return {"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"], "kid": self.kid, "use": "sig", "alg": algorithm}
+
+
+def _load_signing_key(kid: str, pem: str) -> SigningKey:
+    if "\n" not in pem and "\\n" in pem:  # a PEM squeezed onto one line of an env file
+        pem = pem.replace("\\n", "\n")
+    try:
+        key = load_pem_private_key(pem.strip().encode(), password=None)
+    except (ValueError, TypeError):
+        raise InvalidSigningKeys(f"auth.signing_keys[{kid!r}] is not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidSigningKeys(f"auth.signing_keys[{kid!r}] is not an Ed25519 key")
+    return SigningKey(kid=kid, private_key=key, public_key=key.public_key())
+
+
+class KeyRing:
+    """The access-token keys of one configuration: the active one signs, every one verifies."""
+
+    def __init__(self, keys: dict[str, SigningKey], active: str, algorithm: str) -> None:
+        if active not in keys:
+            raise InvalidSigningKeys(f"auth.active_signing_key {active!r} is not among auth.signing_keys")
+        self.keys = keys
+        self.active = keys[active]
+        self.algorithm = algorithm
+
+    def verifying_key(self, kid: object) -> Ed25519PublicKey | None:
+        key = self.keys.get(kid) if isinstance(kid, str) else None
+        return key.public_key if key else None
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JSON Web Key Set: the active key first, then the others still accepted."""
+        ordered = [self.active, *(k for kid, k in sorted(self.keys.items()) if kid != self.active.kid)]
+        return {"keys": [key.public_jwk(self.algorithm) for key in ordered]}
+
+
+@lru_cache(maxsize=16)
+def _key_ring(keys: tuple[tuple[str, str], ...], active: str, algorithm: str) -> KeyRing:
+    return KeyRing({kid: _load_signing_key(kid, pem) for kid, pem in keys}, active, algorithm)
+
+
+def key_ring(auth: AuthSettings) -> KeyRing:
+    """The parsed keys of ``auth`` (parsed once per distinct configuration)."""
+    pems = tuple(sorted((kid, key.get_secret_value()) for kid, key in auth.signing_keys.items()))
+    return _key_ring(pems, auth.active_signing_key, auth.algorithm)
+
+
 class AccessTokens:
     """Issues and verifies the access JWTs of one audience (customers or operators)."""
 
     def __init__(self, auth: AuthSettings, *, audience: str, ttl_seconds: int) -> None:
         self._auth = auth
+        self._keys = key_ring(auth)
         self._audience = audience
         self._ttl = ttl_seconds
 
@@ -117,15 +185,20 @@ class AccessTokens:
             "exp": now + self._ttl,
             "jti": uuid.uuid4().hex,
         }
-        token = jwt.encode(claims, self._auth.jwt_secret.get_secret_value(), algorithm=self._auth.algorithm)
+        signer = self._keys.active
+        token = jwt.encode(claims, signer.private_key, algorithm=self._keys.algorithm, headers={"kid": signer.kid})
         return IssuedAccess(token=token, expires_in=self._ttl)
 
     def verify(self, token: str, *, role: Role) -> AccessClaims:
         try:
+            # Only the key is chosen by the header; the algorithm stays pinned, whatever it says.
+            key = self._keys.verifying_key(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise InvalidToken()
             claims = jwt.decode(
                 token,
-                self._auth.jwt_secret.get_secret_value(),
-                algorithms=[self._auth.algorithm],
+                key,
+                algorithms=[self._keys.algorithm],
                 audience=self._audience,
                 issuer=self._auth.issuer,
                 leeway=5,
@@ -309,10 +382,17 @@ class LoginThrottle:
 
 
 def check_auth_settings(auth: AuthSettings, environment: str) -> None:
-    """Refuse to serve production with the development JWT secret, or one too short for HS256."""
-    secret = auth.jwt_secret.get_secret_value()
-    if environment == "production" and (secret == DEV_JWT_SECRET or len(secret) < 32):
-        raise RuntimeError("LENDFLOW_AUTH__JWT_SECRET must be set to a secret of at least 32 characters")
+    """Refuse to start with signing keys that do not load, and production with the development key."""
+    try:
+        ring = key_ring(auth)
+    except InvalidSigningKeys as exc:
+        raise RuntimeError(f"LENDFLOW_AUTH__SIGNING_KEYS: {exc}") from None
+    development = {key.public_bytes() for key in key_ring(AuthSettings()).keys.values()}
+    if environment == "production" and any(key.public_bytes() in development for key in ring.keys.values()):
+        raise RuntimeError(
+            "LENDFLOW_AUTH__SIGNING_KEYS must hold this deployment's own Ed25519 keys (PEM, by key id)"
+            " and LENDFLOW_AUTH__ACTIVE_SIGNING_KEY name one; the development key is refused in production"
+        )
 
 
 def client_address(request: Request) -> str:

@@ -94,12 +94,32 @@ class ApiSettings(BaseModel):
     produce_timeout_seconds: float = 10.0
 
 
+# The development signing key: an Ed25519 key derived from a fixed seed (SHA-256 of "lendflow
+# development access-token signing key"), so that `make run` and every test process agree on it
+# with no set-up. It is public, so production refuses to start with it (api.security).
+DEV_SIGNING_KEY_ID = "lendflow-dev-1"
+_DEV_SIGNING_KEY_PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEILor7lVjfI8qeTMWrUwTZFTrkewLYJwepqBS6f7epjbG\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
 class AuthSettings(BaseModel):
     """Customer and operator sessions: JWT access tokens and rotating refresh tokens."""
 
-    jwt_secret: SecretStr = SecretStr("dev-only-jwt-secret-change-me-in-production-0123456789")
+    # Ed25519 private keys (PKCS#8 PEM) that sign access tokens, by key id (the tokens' `kid`). The
+    # active one signs; every listed one still verifies and is published, public part only, at
+    # /.well-known/jwks.json. Rotate by adding the new key, activating it once gateways have fetched
+    # it, and removing the old one after the last token it signed expired (infra/krakend/README.md).
+    signing_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_SIGNING_KEY_ID: SecretStr(_DEV_SIGNING_KEY_PEM)}
+    )
+    active_signing_key: str = DEV_SIGNING_KEY_ID
     # Pinned: tokens signed with any other algorithm (or none) are refused.
-    algorithm: Literal["HS256"] = "HS256"
+    algorithm: Literal["EdDSA"] = "EdDSA"
+    # How long gateways and clients may cache the JWKS document (Cache-Control max-age).
+    jwks_max_age_seconds: int = Field(default=300, ge=0)
     issuer: str = "https://api.lendflow.dev"
     audience: str = "lendflow-app"
     ops_audience: str = "lendflow-ops"
@@ -123,6 +143,19 @@ class AuthSettings(BaseModel):
     # When both are set, the API creates this operator at start-up if it does not exist yet.
     ops_bootstrap_username: str | None = None
     ops_bootstrap_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _active_key_is_listed(self) -> AuthSettings:
+        # A key id travels in every token's header and in the JWKS: short, plain ASCII.
+        bad = [k for k in self.signing_keys if not (0 < len(k) <= 64 and all(c.isascii() and (c.isalnum() or c in "._-") for c in k))]
+        if bad:
+            raise ValueError(f"auth.signing_keys ids must be 1-64 of A-Z a-z 0-9 . _ - (got {bad})")
+        if self.active_signing_key not in self.signing_keys:
+            raise ValueError(
+                f"auth.active_signing_key ({self.active_signing_key!r}) must be one of auth.signing_keys"
+                f" ({sorted(self.signing_keys)})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _session_outlasts_its_tokens(self) -> AuthSettings:

@@ -9,11 +9,13 @@ import uuid
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.main import create_app
+from api.security import key_ring
 from stack_support import PASSWORD, eventually, new_cpf, register_and_login, registration, serve_over_asgi
 from lendflow.settings import Settings
 from storage.models import Customer, RefreshToken
@@ -110,7 +112,7 @@ async def test_concurrent_registrations_of_one_cpf_make_one_customer(
     assert len(rows) == 1
 
 
-async def test_login_issues_a_15_minute_jwt_pinned_to_hs256_with_issuer_and_audience(
+async def test_login_issues_a_15_minute_jwt_pinned_to_eddsa_with_kid_issuer_and_audience(
     api: httpx.AsyncClient, api_settings: Settings
 ) -> None:
     account = await register_and_login(api)
@@ -119,12 +121,13 @@ async def test_login_issues_a_15_minute_jwt_pinned_to_hs256_with_issuer_and_audi
     header = jwt.get_unverified_header(account.access_token)
     claims = jwt.decode(
         account.access_token,
-        auth.jwt_secret.get_secret_value(),
-        algorithms=["HS256"],
+        key_ring(auth).active.public_key,
+        algorithms=["EdDSA"],
         audience=auth.audience,
         issuer=auth.issuer,
     )
-    assert header["alg"] == "HS256"
+    assert header["alg"] == "EdDSA"
+    assert header["kid"] == auth.active_signing_key
     assert claims["sub"] == account.customer_id
     assert claims["exp"] - claims["iat"] == 900
     me = await api.get("/v1/me", headers=account.headers)
@@ -143,7 +146,9 @@ async def test_wrong_password_and_unknown_email_answer_the_same_401(api: httpx.A
     assert wrong.json()["title"] == unknown.json()["title"]
 
 
-def _forge(claims_update: dict[str, object], settings: Settings, account_sub: str, *, key: str | None = None, algorithm: str = "HS256") -> str:
+def _forge(
+    claims_update: dict[str, object], settings: Settings, account_sub: str, *, key: object = None, algorithm: str = "EdDSA"
+) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": settings.auth.issuer,
@@ -157,7 +162,8 @@ def _forge(claims_update: dict[str, object], settings: Settings, account_sub: st
         "jti": uuid.uuid4().hex,
     }
     claims.update(claims_update)
-    return jwt.encode(claims, key or settings.auth.jwt_secret.get_secret_value(), algorithm=algorithm)
+    signer = key_ring(settings.auth).active
+    return jwt.encode(claims, key or signer.private_key, algorithm=algorithm, headers={"kid": signer.kid})
 
 
 async def test_tokens_with_another_issuer_audience_key_algorithm_or_past_expiry_are_refused(
@@ -165,14 +171,13 @@ async def test_tokens_with_another_issuer_audience_key_algorithm_or_past_expiry_
 ) -> None:
     account = await register_and_login(api)
     sub = account.customer_id
-    secret = api_settings.auth.jwt_secret.get_secret_value()
     unsigned = jwt.encode({"sub": sub, "aud": api_settings.auth.audience, "iss": api_settings.auth.issuer}, None, algorithm="none")
     forged = [
         _forge({"iss": "https://evil.example"}, api_settings, sub),
         _forge({"aud": api_settings.auth.ops_audience}, api_settings, sub),
         _forge({"exp": int(time.time()) - 120}, api_settings, sub),
-        _forge({}, api_settings, sub, key="another-secret-of-enough-length-000000000"),
-        _forge({}, api_settings, sub, key=secret * 2, algorithm="HS512"),
+        _forge({}, api_settings, sub, key=Ed25519PrivateKey.generate()),  # another key under the same kid
+        _forge({}, api_settings, sub, key="another-secret-of-enough-length-000000000" * 2, algorithm="HS512"),
         _forge({"role": "ops"}, api_settings, sub),
         unsigned,
         "not-a-jwt",
@@ -297,12 +302,12 @@ async def test_me_shows_the_profile_with_a_masked_cpf_and_the_onboarding_step(
     assert "password" not in str(body).lower()
 
 
-def test_production_refuses_the_development_jwt_secret() -> None:
+def test_production_refuses_the_development_signing_key() -> None:
     app = create_app(Settings(environment="production"))
 
     async def start() -> None:
         async with app.router.lifespan_context(app):
             pass
 
-    with pytest.raises(RuntimeError, match="JWT_SECRET"):
+    with pytest.raises(RuntimeError, match="SIGNING_KEYS"):
         asyncio.run(start())

@@ -191,7 +191,8 @@ class SimulatorSettings(BaseModel):
     # Base of the links the simulator hands out (signing pages, payment links, charge locations);
     # unset means http://{host}:{port}.
     public_base_url: str | None = None
-    # Where the simulator keeps what survives a restart (ECM documents); unset means run_dir/simulator.
+    # Where the simulator keeps what survives a restart (state.json: payouts, charges, envelopes, keys;
+    # ecm/: documents); unset means run_dir/simulator. See simulator/state.py.
     data_dir: Path | None = None
     # Where the simulator delivers webhooks ({base}{provider}); unset means providers.webhook_target_base_url.
     webhook_target_base_url: str | None = None

@@ -101,12 +101,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware, limit_for=limit_for_path(settings))
     app.add_middleware(RequestIdMiddleware)
-    # The Temporal UI calls the codec endpoint from the browser, with the operator's credentials.
+    # Browsers that may call the API: the Temporal UI (the codec endpoint, with the operator's
+    # credentials) and the customers' app (`api.cors_origins`). One middleware: a second one would
+    # refuse the first one's preflights.
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[settings.temporal.ui_url, settings.temporal.ui_url.replace("127.0.0.1", "localhost")],
-        allow_methods=["POST"],
-        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_origins=[
+            settings.temporal.ui_url,
+            settings.temporal.ui_url.replace("127.0.0.1", "localhost"),
+            *settings.api.cors_origins,
+        ],
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Location", "Retry-After"],
         allow_credentials=True,
     )
     install_metrics(app)

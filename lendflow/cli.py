@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from lendflow.commands import ops
+from lendflow.commands.app import app as customer_app
 from lendflow.commands.demo import demo
 from lendflow.commands.pipeline import dlq_app, pipeline
 from lendflow.commands.quote import quote
@@ -31,6 +32,7 @@ app.add_typer(dlq_app, name="dlq")
 app.command("quote")(quote)
 app.add_typer(ops.app, name="ops")
 app.command("demo")(demo)
+app.command("app")(customer_app)
 
 ServiceNames = Annotated[
     list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal, temporal-ui).", show_default=False)
@@ -141,6 +143,7 @@ RUN_PROCESSES: dict[str, list[str]] = {
     "api": ["api", "--skip-migrations"],
     "worker": ["worker", "--skip-migrations"],
     "pipeline": ["pipeline", "--skip-migrations"],
+    "app": ["app"],
 }
 
 
@@ -188,6 +191,7 @@ def _print_guide(settings: Settings) -> None:
             [
                 "",
                 "Lendflow is up. Ctrl-C stops everything this command started.",
+                f"  Customer app    http://{settings.api.app_host}:{settings.api.app_port}  (built on first run; see docs/mobile.md)",
                 f"  API docs        {api_url}/docs",
                 f"  Readiness       {api_url}/health/ready",
                 f"  Temporal UI     {settings.temporal.ui_url}",

@@ -92,6 +92,11 @@ class ApiSettings(BaseModel):
     workflow_call_timeout_seconds: float = 10.0
     # Seconds the API waits for Kafka to acknowledge an event before it answers 503.
     produce_timeout_seconds: float = 10.0
+    # Browser origins allowed to call the API (CORS): the customers' app served by `lendflow app`.
+    cors_origins: list[str] = ["http://127.0.0.1:8081", "http://localhost:8081"]
+    # Where `lendflow app` serves the app's web build.
+    app_host: str = "127.0.0.1"
+    app_port: int = 8081
 
 
 # The development signing key: an Ed25519 key derived from a fixed seed (SHA-256 of "lendflow

@@ -1,0 +1,30 @@
+"""The app's own component tests (jest-expo + @testing-library/react-native) are part of the suite.
+
+`npm test -- --ci` runs them in `mobile/`; a failing jest test fails this one, with jest's report.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from lendflow.commands.app import MOBILE_DIR, ensure_dependencies
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def test_component_tests_pass() -> None:
+    assert shutil.which("npm"), "Node.js (npm) is needed to test the app"
+    ensure_dependencies(MOBILE_DIR, say=print)
+    completed = subprocess.run(
+        ["npm", "test", "--", "--ci", "--colors=false"], cwd=MOBILE_DIR, capture_output=True, text=True, timeout=800
+    )
+    report = completed.stdout + completed.stderr
+    assert completed.returncode == 0, report[-6000:]
+    summary = re.search(r"Tests:\s+(?:(\d+) failed, )?(?:\d+ skipped, )?(\d+) passed, (\d+) total", report)
+    assert summary is not None, report[-3000:]
+    failed, passed, total = summary.groups()
+    assert failed is None and int(passed) == int(total) > 0, summary.group(0)

@@ -1,0 +1,89 @@
+"""How the app reaches a browser: the BFF lets its origin in (CORS), and its web build is served
+with deep links falling back to the app, rebuilt only when its sources change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from lendflow.commands.app import source_hash, web_app
+from lendflow.settings import Settings
+
+APP_ORIGIN = "http://127.0.0.1:18081"
+
+
+def _api(settings: Settings) -> httpx.AsyncClient:
+    from api.main import create_app
+
+    app_settings = settings.model_copy(update={"api": settings.api.model_copy(update={"cors_origins": [APP_ORIGIN]})})
+    # A preflight is answered by the middleware alone: no lifespan, no services needed.
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(app_settings)), base_url="http://api")
+
+
+async def test_the_apps_origin_may_apply_with_its_headers(settings: Settings) -> None:
+    async with _api(settings) as api:
+        preflight = await api.options(
+            "/v1/loans",
+            headers={
+                "Origin": APP_ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+            },
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+    allowed = {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "idempotency-key"} <= allowed
+
+
+async def test_an_answer_to_the_app_exposes_the_request_id(settings: Settings) -> None:
+    async with _api(settings) as api:
+        answer = await api.post("/v1/loan-simulations", json={}, headers={"Origin": APP_ORIGIN})
+    assert answer.status_code == 422
+    assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+
+
+async def test_another_origin_is_refused(settings: Settings) -> None:
+    async with _api(settings) as api:
+        preflight = await api.options(
+            "/v1/loans",
+            headers={"Origin": "http://127.0.0.1:9999", "Access-Control-Request-Method": "POST"},
+        )
+        simple = await api.post("/v1/loan-simulations", json={}, headers={"Origin": "http://evil.example"})
+    assert preflight.status_code == 400
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_settings_allow_the_served_app_by_default() -> None:
+    api = Settings().api
+    assert f"http://{api.app_host}:{api.app_port}" in api.cors_origins
+
+
+async def test_the_web_build_is_served_and_deep_links_open_the_app(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<div id=root>app</div>")
+    (tmp_path / "_expo").mkdir()
+    (tmp_path / "_expo" / "entry.js").write_text("console.log(1)")
+    transport = httpx.ASGITransport(app=web_app(tmp_path))
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as app:
+        root, bundle, deep = await app.get("/"), await app.get("/_expo/entry.js"), await app.get("/loans/123")
+    assert root.status_code == 200 and "app" in root.text
+    assert bundle.status_code == 200 and bundle.text == "console.log(1)"
+    assert "javascript" in bundle.headers["content-type"]
+    assert deep.status_code == 200 and deep.text == root.text
+
+
+def test_the_build_hash_follows_the_sources_not_the_build_output(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "index.tsx").write_text("export default 1")
+    (tmp_path / "package-lock.json").write_text("{}")
+    first = source_hash(tmp_path, "http://127.0.0.1:8000")
+    for ignored in ("node_modules", "dist", ".expo"):
+        (tmp_path / ignored).mkdir()
+        (tmp_path / ignored / "x.js").write_text("built")
+    assert source_hash(tmp_path, "http://127.0.0.1:8000") == first
+    assert source_hash(tmp_path, "http://10.0.0.5:8000") != first
+    (tmp_path / "app" / "index.tsx").write_text("export default 2")
+    assert source_hash(tmp_path, "http://127.0.0.1:8000") != first

@@ -122,19 +122,36 @@ def remember_personal_values(values: Iterable[object]) -> None:
         _personal_values.set(current + tuple(added))
 
 
+@lru_cache(maxsize=1024)
+def _field_kind(key: str) -> str | None:
+    if _CPF_FIELD.search(key):
+        return "cpf"
+    if _EMAIL_FIELD.search(key):
+        return "email"
+    if key.lower() in _NAME_FIELDS:
+        return "name"
+    return None
+
+
 def is_personal_field(key: str) -> bool:
     """Whether a field of this name holds a CPF, a person's name or an e-mail address."""
-    return bool(_CPF_FIELD.search(key) or _EMAIL_FIELD.search(key)) or key.lower() in _NAME_FIELDS
+    return _field_kind(key) is not None
 
 
 def _mask_field(key: str, value: Any) -> Any:
-    if value is None or isinstance(value, bool):
-        return value
-    if _CPF_FIELD.search(key) and isinstance(value, (str, int)):
+    kind = _field_kind(key)
+    if kind is None or value is None or isinstance(value, bool):
+        return _mask(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_mask_field(key, item) for item in value)
+    if kind == "cpf" and isinstance(value, (str, int)):
         digits = re.sub(r"\D", "", str(value))
         return _masked_cpf(digits[3:6], digits[6:9]) if len(digits) == 11 else MASK
-    if (key.lower() in _NAME_FIELDS or _EMAIL_FIELD.search(key)) and isinstance(value, str):
-        return mask_text(value) if "@" in value and _EMAIL_FIELD.search(key) else MASK
+    if kind == "email" and isinstance(value, str):
+        address = _EMAIL_PATTERN.fullmatch(value.strip())
+        return f"***@{address.group(1)}" if address else MASK
+    if isinstance(value, str):
+        return MASK
     return _mask(value)
 
 

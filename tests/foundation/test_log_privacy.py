@@ -84,6 +84,9 @@ def test_fields_that_hold_personal_data_are_masked_whatever_their_form() -> None
             "declared_name": "Maria das Dores",
             "email": "maria.dores@example.com",
             "signer": {"name": "Maria das Dores", "cpf": cpf},
+            "customer_email": "maria@localhost",
+            "signers": [{"full_name": "Maria das Dores"}],
+            "social_name": ["Maria", "Dores"],
             "process": "worker",
         },
     )
@@ -91,6 +94,9 @@ def test_fields_that_hold_personal_data_are_masked_whatever_their_form() -> None
     assert line["declared_name"] == "***"
     assert line["email"] == "***@example.com"
     assert line["signer"] == {"name": "***", "cpf": _masked(cpf)}
+    assert line["customer_email"] == "***"
+    assert line["signers"] == [{"full_name": "***"}]
+    assert line["social_name"] == ["***", "***"]
     assert line["process"] == "worker"
 
 

@@ -17,7 +17,7 @@ module "network" {
   cidr               = var.vpc_cidr
   availability_zones = var.availability_zones
   cluster_name       = local.name
-  single_nat_gateway = local.environment != "production"
+  single_nat_gateway = var.single_nat_gateway
   tags               = local.tags
 }
 

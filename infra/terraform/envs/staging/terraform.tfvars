@@ -4,6 +4,7 @@ region             = "sa-east-1"
 account_id         = "000000000000"
 availability_zones = ["sa-east-1a", "sa-east-1b", "sa-east-1c"]
 vpc_cidr           = "10.20.0.0/16"
+single_nat_gateway = true
 kubernetes_version = "1.33"
 
 system_node_group = {

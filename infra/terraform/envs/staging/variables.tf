@@ -120,3 +120,8 @@ variable "owner" {
   type        = string
   default     = "platform"
 }
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway for the VPC (cheaper) instead of one per zone (survives a zone's loss)."
+  type        = bool
+}

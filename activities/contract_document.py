@@ -354,12 +354,12 @@ def render_ccb(terms: CcbTerms) -> bytes:
         pdf.ln(1.2)
 
     # Place, date and signatures, kept together.
-    if pdf.will_page_break(52):
+    if pdf.will_page_break(46):
         pdf.add_page()
-    pdf.ln(4)
+    pdf.ln(3)
     pdf.set_font("DejaVu", "", 9.5)
     pdf.cell(0, 6, f"{terms.place}, {date_in_words(terms.issue_date)}.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(16)
+    pdf.ln(13)
     half = (pdf.epw - 12) / 2
     y = pdf.get_y()
     for n, (role, party, document) in enumerate(
@@ -409,8 +409,8 @@ def _clauses(terms: CcbTerms) -> list[str]:
         clauses.append(
             f"5.5. Direito de arrependimento. Contratada fora do estabelecimento do Credor, esta Cédula pode ser "
             f"desfeita pelo Emitente em até {terms.withdrawal_days} dias contados da assinatura (Código de Defesa "
-            "do Consumidor, art. 49), mediante a devolução do valor liberado, sem juros nem tarifas, restituindo o "
-            "Credor o IOF recolhido."
+            "do Consumidor, art. 49), mediante a restituição do valor liberado e dos tributos incidentes sobre a "
+            "operação, sem juros remuneratórios nem tarifas."
         )
     clauses += [
         "5.6. Título executivo. Esta Cédula é título executivo extrajudicial e representa dívida em dinheiro certa, "
@@ -489,3 +489,52 @@ def _moment(moment: datetime) -> str:
     return f"{local.strftime('%d/%m/%Y %H:%M:%S')} (horário de Brasília) · {utc.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
+
+
+def sample_contract() -> bytes:
+    """The contract of a sample offer (R$ 10.000,00 at 1,99 % a month, 12 Price installments), as in docs/contract.md."""
+    from domain.credit import Amortization, LoanTerms, simulate
+    from domain.credit.due_dates import add_months
+    from workflows.origination_types import OfferInstallment
+
+    release = date(2026, 12, 1)
+    terms = LoanTerms(
+        amount=Decimal("10000.00"),
+        term_months=12,
+        monthly_rate=Decimal("0.0199"),
+        amortization=Amortization.PRICE,
+        release_date=release,
+        first_due_date=add_months(release, 1),
+    )
+    simulation = simulate(terms)
+    offer = Offer(
+        offer_id="sample",
+        amount=terms.amount,
+        term_months=terms.term_months,
+        amortization="price",
+        monthly_rate=terms.monthly_rate,
+        risk_band="A",
+        release_date=release,
+        first_due_date=terms.first_due_date,
+        amount_financed=simulation.amount_financed,
+        amount_released=simulation.amount_released,
+        iof_total=simulation.iof.total,
+        fees_total=simulation.fees_total,
+        total_payable=simulation.total_payable,
+        cet_monthly=simulation.cet.monthly,
+        cet_annual=simulation.cet.annual,
+        iof_table_version=simulation.assumptions.iof_table_version,
+        installments=[
+            OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
+            for i in simulation.installments
+        ],
+        expires_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    borrower = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=None)
+    return render_ccb(ccb_terms("3f6c2a91-5b7e-4c1d-9a0b-2e4f6a8c0d12", offer, borrower, LenderSettings()))
+
+
+if __name__ == "__main__":  # python -m activities.contract_document OUT.pdf
+    import sys
+
+    Path(sys.argv[1]).write_bytes(sample_contract())

@@ -3,11 +3,12 @@
 Like a real provider, the simulator keeps what it was told across restarts. Everything lives
 under ``data_dir`` (``simulator.data_dir``, default ``{run_dir}/simulator``):
 
-- ``state.json``: overrides, PIX keys, envelopes, payouts, charges, received payments and
-  refunds, with the idempotency keys that map to them. Written whole, atomically (temporary file,
-  then rename), whenever it changed: after every request that may change it, when a timer is set
-  (so a payout accepted but not yet answered survives), and after each timer's action. Read at
-  start; payouts and refunds still processing settle and open envelopes expire on schedule again.
+- ``state.sqlite3``: overrides, PIX keys, envelopes, payouts, charges (with the payments they
+  received) and refunds, with the idempotency keys that map to them; one row per object (see
+  :class:`StateBook`). Whatever changed is written in one transaction after every request that may
+  change something, when a timer is set (so a payout accepted but not yet answered survives), and
+  after each timer's action. Read at start; payouts and refunds still processing settle and open
+  envelopes expire on schedule again.
 - ``ecm/``: ECM documents, one file each.
 
 Faults are not kept: they are the test's knobs, not the provider's data. ``/_admin/reset`` forgets
@@ -22,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -129,8 +131,18 @@ class PixKeyBehaviour(BaseModel):
 # Records
 
 
+class _Kept:
+    """A record kept on disk: changing one of its attributes marks what holds it as changed."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        changed = self.__dict__.get("_kept_changed")
+        if changed is not None:
+            changed()
+
+
 @dataclass
-class SignerRecord:
+class SignerRecord(_Kept):
     signer_id: str
     name: str
     email: str
@@ -142,7 +154,7 @@ class SignerRecord:
 
 
 @dataclass
-class EnvelopeRecord:
+class EnvelopeRecord(_Kept):
     envelope_id: str
     external_reference: str
     fingerprint: str
@@ -159,7 +171,7 @@ class EnvelopeRecord:
 
 
 @dataclass
-class PayoutRecord:
+class PayoutRecord(_Kept):
     end_to_end_id: str
     idempotency_key: str
     fingerprint: str
@@ -174,7 +186,7 @@ class PayoutRecord:
 
 
 @dataclass
-class ReceivedPixRecord:
+class ReceivedPixRecord(_Kept):
     end_to_end_id: str
     txid: str
     amount: Decimal
@@ -185,7 +197,7 @@ class ReceivedPixRecord:
 
 
 @dataclass
-class ChargeRecord:
+class ChargeRecord(_Kept):
     txid: str
     fingerprint: str
     amount: Decimal
@@ -204,7 +216,7 @@ class ChargeRecord:
 
 
 @dataclass
-class RefundRecord:
+class RefundRecord(_Kept):
     refund_id: str
     end_to_end_id: str
     return_id: str
@@ -317,26 +329,154 @@ class EcmStore:
 
 # The whole state, as kept on disk
 
-STATE_FILE_VERSION = 1
+
+class _KeptTable(dict[Any, Any]):
+    """One kind of kept object by key; every insert, replacement and removal is noted."""
+
+    def __init__(self, book: StateBook, kind: str) -> None:
+        super().__init__()
+        self._book, self._kind = book, kind
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._book.adopt(self._kind, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._book.changed(self._kind, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            self._book.changed(self._kind, key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+    def popitem(self) -> tuple[Any, Any]:
+        key, value = super().popitem()
+        self._book.changed(self._kind, key)
+        return key, value
 
 
-@dataclass
-class StateSnapshot:
-    """What ``state.json`` holds; the lookup tables derived from it are rebuilt on load."""
+# What is kept, by kind: the type of its objects. Refunds are keyed by (EndToEndId, refund id).
+KEPT_KINDS: dict[str, Any] = {
+    "cpf_overrides": CpfOverride,
+    "credit_overrides": CreditOverride,
+    "pix_keys": PixKeyBehaviour,
+    "envelopes": EnvelopeRecord,
+    "envelope_by_key": str,
+    "payouts": PayoutRecord,
+    "payout_by_key": str,
+    "charges": ChargeRecord,
+    "refunds": RefundRecord,
+}
+_ADAPTERS = {kind: TypeAdapter(kind_type) for kind, kind_type in KEPT_KINDS.items()}
+_SCHEMA = "CREATE TABLE IF NOT EXISTS kept (kind TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, key))"
 
-    version: int
-    cpf_overrides: dict[str, CpfOverride]
-    credit_overrides: dict[str, CreditOverride]
-    pix_keys: dict[str, PixKeyBehaviour]
-    envelopes: dict[str, EnvelopeRecord]
-    envelope_by_key: dict[str, str]
-    payouts: dict[str, PayoutRecord]
-    payout_by_key: dict[str, str]
-    charges: dict[str, ChargeRecord]
-    refunds: list[RefundRecord]
+
+def _key_text(key: Any) -> str:
+    return json.dumps(list(key)) if isinstance(key, tuple) else str(key)
 
 
-_SNAPSHOT = TypeAdapter(StateSnapshot)
+def _key_from_text(kind: str, text: str) -> Any:
+    return tuple(json.loads(text)) if kind == "refunds" else text
+
+
+class StateBook:
+    """Keeps the simulator's objects in SQLite (``state.sqlite3``), one row per object.
+
+    Tables note which objects were added, replaced or removed, and records note their own attribute
+    changes, so :meth:`write` touches only what changed since the last write, in one transaction.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tables: dict[str, _KeptTable] = {}
+        self._changed: set[tuple[str, Any]] = set()
+        self._forget_all = False
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Used from the one event loop that serves the app, which may not be the thread that made it.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # WAL: a commit survives the process being killed (the OS has it) without an fsync each time.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        return self._db
+
+    def new_tables(self) -> dict[str, _KeptTable]:
+        """Empty tables for every kind; what was written before is forgotten at the next write."""
+        self.tables = {kind: _KeptTable(self, kind) for kind in KEPT_KINDS}
+        self._changed.clear()
+        self._forget_all = True
+        return self.tables
+
+    def changed(self, kind: str, key: Any) -> None:
+        self._changed.add((kind, key))
+
+    def adopt(self, kind: str, key: Any, value: Any) -> None:
+        """Note a new object, and have its (and its parts') attribute changes noted too."""
+        self.changed(kind, key)
+        if isinstance(value, _Kept):
+
+            def note() -> None:
+                self._changed.add((kind, key))
+
+            for part in [value, *getattr(value, "signers", ()), *getattr(value, "payments", ())]:
+                object.__setattr__(part, "_kept_changed", note)
+
+    def write(self) -> None:
+        if not self._changed and not self._forget_all:
+            return
+        db = self._connection()
+        db.execute("BEGIN")
+        try:
+            if self._forget_all:
+                db.execute("DELETE FROM kept")
+            for kind, key in self._changed:
+                value = self.tables[kind].get(key)
+                if value is None:
+                    db.execute("DELETE FROM kept WHERE kind = ? AND key = ?", (kind, _key_text(key)))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO kept (kind, key, body) VALUES (?, ?, ?)",
+                        (kind, _key_text(key), _ADAPTERS[kind].dump_json(value)),
+                    )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._changed.clear()
+        self._forget_all = False
+
+    def read(self) -> None:
+        """Fill the tables with what a previous run wrote."""
+        if not self.path.exists():
+            return
+        for kind, key, body in self._connection().execute("SELECT kind, key, body FROM kept"):
+            if kind in self.tables:
+                self.tables[kind][_key_from_text(kind, key)] = _ADAPTERS[kind].validate_json(body)
+        self._changed.clear()
+        self._forget_all = False
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 class SimulatorState:
@@ -346,8 +486,7 @@ class SimulatorState:
         self.faults = FaultBook()
         self.data_dir = simulator.data_dir or settings.run_dir / "simulator"
         self.ecm = EcmStore(self.data_dir / "ecm")
-        self.state_file = self.data_dir / "state.json"
-        self._saved: bytes | None = None
+        self.book = StateBook(self.data_dir / "state.sqlite3")
         self.ecm_lock = asyncio.Lock()
         secrets: dict[str, list[SecretStr]] = {
             "esignature": list(settings.providers.esignature.webhook_secrets),
@@ -366,74 +505,40 @@ class SimulatorState:
         self.load()
 
     def reset(self) -> None:
-        """Forget everything held in memory (not the ECM's documents on disk)."""
+        """Forget every override, key, envelope, payout, charge and refund (not the ECM's documents)."""
         self.faults.reset()
-        self.cpf_overrides: dict[str, CpfOverride] = {}
-        self.credit_overrides: dict[str, CreditOverride] = {}
-        self.pix_keys: dict[str, PixKeyBehaviour] = {}
-        self.envelopes: dict[str, EnvelopeRecord] = {}
-        self.envelope_by_key: dict[str, str] = {}
+        tables = self.book.new_tables()
+        self.cpf_overrides: dict[str, CpfOverride] = tables["cpf_overrides"]
+        self.credit_overrides: dict[str, CreditOverride] = tables["credit_overrides"]
+        self.pix_keys: dict[str, PixKeyBehaviour] = tables["pix_keys"]
+        self.envelopes: dict[str, EnvelopeRecord] = tables["envelopes"]
+        self.envelope_by_key: dict[str, str] = tables["envelope_by_key"]
+        self.payouts: dict[str, PayoutRecord] = tables["payouts"]
+        self.payout_by_key: dict[str, str] = tables["payout_by_key"]
+        self.charges: dict[str, ChargeRecord] = tables["charges"]
+        self.refunds: dict[tuple[str, str], RefundRecord] = tables["refunds"]
+        # Lookups derived from the kept objects.
         self.signer_by_token: dict[str, tuple[str, str]] = {}
-        self.payouts: dict[str, PayoutRecord] = {}
-        self.payout_by_key: dict[str, str] = {}
-        self.charges: dict[str, ChargeRecord] = {}
         self.charge_by_location: dict[str, str] = {}
         self.received: dict[str, ReceivedPixRecord] = {}
-        self.refunds: dict[tuple[str, str], RefundRecord] = {}
         for timer in list(self._timers):
             timer.cancel()
 
-    def _snapshot(self) -> bytes:
-        return _SNAPSHOT.dump_json(
-            StateSnapshot(
-                version=STATE_FILE_VERSION,
-                cpf_overrides=self.cpf_overrides,
-                credit_overrides=self.credit_overrides,
-                pix_keys=self.pix_keys,
-                envelopes=self.envelopes,
-                envelope_by_key=self.envelope_by_key,
-                payouts=self.payouts,
-                payout_by_key=self.payout_by_key,
-                charges=self.charges,
-                refunds=list(self.refunds.values()),
-            )
-        )
-
     def save(self) -> None:
-        """Write the state to ``state.json`` if it changed since the last write."""
-        data = self._snapshot()
-        if data == self._saved:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.state_file, data)
-        self._saved = data
+        """Write what changed since the last write."""
+        self.book.write()
 
     def load(self) -> None:
-        """Take up the state a previous run left in ``state.json``, if any."""
-        if not self.state_file.exists():
-            return
-        data = self.state_file.read_bytes()
-        snapshot = _SNAPSHOT.validate_json(data)
-        if snapshot.version != STATE_FILE_VERSION:
-            raise ValueError(f"{self.state_file}: state file version {snapshot.version}, expected {STATE_FILE_VERSION}")
-        self.cpf_overrides = snapshot.cpf_overrides
-        self.credit_overrides = snapshot.credit_overrides
-        self.pix_keys = snapshot.pix_keys
-        self.envelopes = snapshot.envelopes
-        self.envelope_by_key = snapshot.envelope_by_key
+        """Take up what a previous run kept, and rebuild the lookups derived from it."""
+        self.book.read()
         self.signer_by_token = {
             signer.token: (envelope.envelope_id, signer.signer_id)
             for envelope in self.envelopes.values()
             for signer in envelope.signers
         }
-        self.payouts = snapshot.payouts
-        self.payout_by_key = snapshot.payout_by_key
-        self.charges = snapshot.charges
         self.charge_by_location = {charge.location_id: charge.txid for charge in self.charges.values()}
         # The same objects as the charges' payments, as when they were received.
         self.received = {payment.end_to_end_id: payment for charge in self.charges.values() for payment in charge.payments}
-        self.refunds = {(refund.end_to_end_id, refund.refund_id): refund for refund in snapshot.refunds}
-        self._saved = data
 
     @property
     def public_base_url(self) -> str:
@@ -464,6 +569,7 @@ class SimulatorState:
         if self._timers:
             await asyncio.gather(*self._timers, return_exceptions=True)
         self.save()
+        self.book.close()
         await self.webhooks.stop()
 
 

@@ -196,7 +196,7 @@ class SimulatorSettings(BaseModel):
     # Base of the links the simulator hands out (signing pages, payment links, charge locations);
     # unset means http://{host}:{port}.
     public_base_url: str | None = None
-    # Where the simulator keeps what survives a restart (state.json: payouts, charges, envelopes, keys;
+    # Where the simulator keeps what survives a restart (state.sqlite3: payouts, charges, envelopes, keys;
     # ecm/: documents); unset means run_dir/simulator. See simulator/state.py.
     data_dir: Path | None = None
     # Where the simulator delivers webhooks ({base}{provider}); unset means providers.webhook_target_base_url.

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Literal, TypeVar
 
 import jwt
@@ -346,8 +348,21 @@ class LoginThrottled(TooManyRequests):
         self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
+@dataclass(frozen=True)
+class _Slowdown:
+    """One throttling key's rule: failures it forgives, and the cap of its doubling delay."""
+
+    kind: str
+    free_failures: int
+    max_delay: float
+
+
 class LoginThrottle:
-    """Fixed-window counters in Redis: attempts per client address, failures per account."""
+    """Growing delays after failed log-ins, per account and address, per account, per address.
+
+    Successful log-ins never count, and nothing locks: an attacker who knows an e-mail slows down
+    their own address, and the account's owner elsewhere waits at most the account-wide cap.
+    """
 
     def __init__(self, auth: AuthSettings, redis: aioredis.Redis, *, scope: SubjectKind) -> None:
         self._auth = auth
@@ -358,27 +373,56 @@ class LoginThrottle:
         digest = hashlib.sha256(value.encode()).hexdigest()[:32]  # no address or e-mail in Redis keys
         return f"{self._auth.redis_key_prefix}:login:{self._scope}:{kind}:{digest}"
 
-    async def _count(self, key: str, window: int) -> tuple[int, int]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-            pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
-        return int(count), int(ttl) if ttl and int(ttl) > 0 else window
+    def _keys(self, address: str, account: str) -> list[tuple[str, _Slowdown]]:
+        auth = self._auth
+        return [
+            (
+                self._key("pair", f"{account}\x00{address}"),
+                _Slowdown("pair", auth.login_free_failures, auth.login_delay_max_seconds),
+            ),
+            (
+                self._key("account", account),
+                _Slowdown("account", auth.login_account_free_failures, auth.login_account_delay_max_seconds),
+            ),
+            (
+                self._key("address", address),
+                _Slowdown("address", auth.login_address_free_failures, auth.login_address_delay_max_seconds),
+            ),
+        ]
+
+    def delay(self, failures: int, rule: _Slowdown) -> float:
+        """Seconds an attempt must wait after the last of ``failures`` failed ones."""
+        if failures < rule.free_failures:
+            return 0.0
+        return min(rule.max_delay, self._auth.login_delay_base_seconds * 2 ** (failures - rule.free_failures))
 
     async def attempt(self, address: str, account: str) -> None:
-        """Count one attempt from ``address``; refuse when the address or the account is over its limit."""
-        count, ttl = await self._count(self._key("address", address), self._auth.login_address_window_seconds)
-        if count > self._auth.login_attempts_per_address:
-            raise LoginThrottled(ttl)
-        account_key = self._key("account", account)
-        failures = await self._redis.get(account_key)
-        if failures is not None and int(failures) >= self._auth.login_failures_per_account:
-            ttl = await self._redis.ttl(account_key)
-            raise LoginThrottled(int(ttl) if ttl and ttl > 0 else self._auth.login_account_window_seconds)
+        """Refuse an attempt that comes before the delay its keys' failures impose has passed."""
+        keys = self._keys(address, account)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, _ in keys:
+                pipe.hmget(key, "failures", "last")
+            answers = await pipe.execute()
+        now = time.time()
+        wait = 0.0
+        for (_, rule), (failures, last) in zip(keys, answers, strict=True):
+            if failures is not None and last is not None:
+                wait = max(wait, float(last) + self.delay(int(failures), rule) - now)
+        if wait > 0:
+            raise LoginThrottled(math.ceil(wait))
 
-    async def failed(self, account: str) -> None:
-        await self._count(self._key("account", account), self._auth.login_account_window_seconds)
+    async def failed(self, address: str, account: str) -> None:
+        memory = self._auth.login_failure_memory_seconds
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key, _ in self._keys(address, account):
+                pipe.hincrby(key, "failures", 1)
+                pipe.hset(key, "last", repr(time.time()))
+                pipe.expire(key, memory)
+            await pipe.execute()
+
+    async def succeeded(self, address: str, account: str) -> None:
+        """The owner got in from here: their own earlier typos stop slowing them down."""
+        await self._redis.delete(self._keys(address, account)[0][0])
 
 
 def check_auth_settings(auth: AuthSettings, environment: str) -> None:
@@ -395,9 +439,28 @@ def check_auth_settings(auth: AuthSettings, environment: str) -> None:
         )
 
 
-def client_address(request: Request) -> str:
-    """The caller's address as the server saw it (behind a proxy, uvicorn's --proxy-headers set it)."""
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request, trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()) -> str:
+    """The caller's address: the peer's, or, when the peer is a trusted proxy, the nearest address
+    in X-Forwarded-For that is not one of ours (the entries left of it are the caller's to forge)."""
+    peer = request.client.host if request.client else "unknown"
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted_proxies)
+
+    if not trusted(peer):
+        return peer
+    forwarded = [hop.strip() for value in request.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    for hop in reversed(forwarded):
+        if not trusted(hop):
+            try:
+                return str(ip_address(hop))
+            except ValueError:
+                return peer  # a malformed hop: not an address to key anything by
+    return peer
 
 
 async def redis_call(call: Awaitable[T]) -> T:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lendflow import REPO_ROOT
@@ -97,6 +97,9 @@ class ApiSettings(BaseModel):
     # Where `lendflow app` serves the app's web build.
     app_host: str = "127.0.0.1"
     app_port: int = 8081
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the gateway, the
+    # load balancer. From anyone else the header is ignored and the peer's address is the client's.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
 # The development signing key: an Ed25519 key derived from a fixed seed (SHA-256 of "lendflow
@@ -139,11 +142,20 @@ class AuthSettings(BaseModel):
     # Mark the operator's codec session cookie Secure even when the API itself sees plain HTTP
     # (behind a TLS-terminating proxy). Requests that arrive over HTTPS always get a Secure cookie.
     cookie_secure: bool = False
-    # Login throttling in Redis (fixed windows): failed logins per account, attempts per client address.
-    login_failures_per_account: int = Field(default=5, ge=1)
-    login_account_window_seconds: int = Field(default=900, ge=1)
-    login_attempts_per_address: int = Field(default=60, ge=1)
-    login_address_window_seconds: int = Field(default=300, ge=1)
+    # Log-in throttling in Redis. Only failed log-ins count, and they slow down, never lock: past
+    # its free failures, a key's next attempt waits login_delay_base_seconds, doubling with each
+    # further failure up to its cap. Keys: an account from one address (a customer mistyping, or
+    # an attacker, who slows only themselves); an account from anywhere (a distributed guess, with
+    # a short cap so its owner waits at most that); an address across accounts (stuffing). A
+    # success clears the account-and-address key. Failures are forgotten after the memory.
+    login_free_failures: int = Field(default=3, ge=1)
+    login_delay_base_seconds: float = Field(default=1.0, gt=0)
+    login_delay_max_seconds: int = Field(default=300, ge=1)
+    login_account_free_failures: int = Field(default=20, ge=1)
+    login_account_delay_max_seconds: int = Field(default=30, ge=1)
+    login_address_free_failures: int = Field(default=30, ge=1)
+    login_address_delay_max_seconds: int = Field(default=300, ge=1)
+    login_failure_memory_seconds: int = Field(default=3600, ge=60)
     redis_key_prefix: str = "lendflow:auth"
     # When both are set, the API creates this operator at start-up if it does not exist yet.
     ops_bootstrap_username: str | None = None

@@ -1,8 +1,9 @@
 """Customers' accounts and sessions: register, log in, refresh, log out.
 
 Registering stores the customer (``pending_onboarding``) and starts ``OnboardingWorkflow``. A CPF
-or e-mail already registered answers one 409 that does not say which. Log-ins are throttled per
-account and per client address; refresh tokens rotate, and presenting a used one revokes its family.
+or e-mail already registered answers one 409 that does not say which. Failed log-ins slow down
+later ones per account and address, never locking anyone out; refresh tokens rotate, and
+presenting a used one revokes its family.
 """
 
 from __future__ import annotations
@@ -197,14 +198,16 @@ async def issue_token(body: TokenRequest, request: Request, resources: Resources
     auth = resources.settings.auth
     email = body.email.strip().lower()
     throttle = LoginThrottle(auth, resources.redis, scope="customer")
-    await redis_call(throttle.attempt(client_address(request), email))
+    address = client_address(request, resources.settings.api.trusted_proxies)
+    await redis_call(throttle.attempt(address, email))
     async with resources.session_maker() as session:
         customer = await customers.by_email(session, email)
         if not await verify_password(customer.password_hash if customer else None, body.password.get_secret_value()):
-            await redis_call(throttle.failed(email))
+            await redis_call(throttle.failed(address, email))
             log.info("auth.login_failed")
             raise InvalidCredentials()
         assert customer is not None
+        await redis_call(throttle.succeeded(address, email))
         issued = await SessionStore(auth, resources.redis).start(session, "customer", customer.id)
         await session.commit()
     access = customer_tokens(auth).issue(customer.id, issued.family_id, "customer")

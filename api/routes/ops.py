@@ -118,15 +118,17 @@ async def log_in_operator(body: OperatorTokenRequest, request: Request, resource
     auth = resources.settings.auth
     username = body.username.strip().lower()
     throttle = LoginThrottle(auth, resources.redis, scope="operator")
-    await redis_call(throttle.attempt(client_address(request), username))
+    address = client_address(request, resources.settings.api.trusted_proxies)
+    await redis_call(throttle.attempt(address, username))
     async with resources.session_maker() as session:
         operator = await operators.by_username(session, username)
     usable = operator is not None and operator.active and operator.role == "ops"
     if not await verify_password(operator.password_hash if usable and operator else None, body.password.get_secret_value()):
-        await redis_call(throttle.failed(username))
+        await redis_call(throttle.failed(address, username))
         log.info("ops.login_failed")
         raise InvalidOperatorCredentials()
     assert operator is not None
+    await redis_call(throttle.succeeded(address, username))
     async with resources.session_maker() as session:
         refresh = await SessionStore(auth, resources.redis).start(session, "operator", operator.id)
         await session.commit()

@@ -252,41 +252,6 @@ async def test_logout_ends_the_session_for_access_and_refresh_tokens(api: httpx.
     assert (await api.post("/v1/auth/logout")).status_code == 401
 
 
-async def test_failed_logins_lock_the_account_for_the_window_even_with_the_right_password(
-    api_settings: Settings,
-) -> None:
-    settings = api_settings.model_copy(
-        update={"auth": api_settings.auth.model_copy(update={"login_failures_per_account": 3})}
-    )
-    async with serve_over_asgi(settings) as api:
-        account = await register_and_login(api)
-        wrong = [
-            await api.post("/v1/auth/token", json={"email": account.email, "password": f"wrong-{i}"}) for i in range(3)
-        ]
-        locked = await api.post("/v1/auth/token", json={"email": account.email, "password": PASSWORD})
-        other = await register_and_login(api)
-
-    assert [r.status_code for r in wrong] == [401, 401, 401]
-    assert locked.status_code == 429
-    assert locked.headers["content-type"] == PROBLEM
-    assert 0 < int(locked.headers["Retry-After"]) <= settings.auth.login_account_window_seconds
-    assert other.access_token  # another account is not locked
-
-
-async def test_logins_are_limited_per_client_address(api_settings: Settings) -> None:
-    settings = api_settings.model_copy(
-        update={"auth": api_settings.auth.model_copy(update={"login_attempts_per_address": 4})}
-    )
-    async with serve_over_asgi(settings) as api:
-        answers = [
-            await api.post("/v1/auth/token", json={"email": f"n{i}@example.com", "password": "whatever"})
-            for i in range(5)
-        ]
-
-    assert [a.status_code for a in answers] == [401, 401, 401, 401, 429]
-    assert int(answers[-1].headers["Retry-After"]) > 0
-
-
 async def test_me_shows_the_profile_with_a_masked_cpf_and_the_onboarding_step(
     api: httpx.AsyncClient, worker: object
 ) -> None:

@@ -23,7 +23,7 @@ from workflows.servicing import ServicingWorkflow, servicing_workflow_id
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
 # Routes of nobody in particular, or of ops (tested in test_ops and test_codec_endpoint with their own audience).
-NOT_CUSTOMER_ROUTES = ("/health", "/v1/auth/register", "/v1/auth/token", "/v1/auth/refresh", "/v1/webhooks", "/v1/ops", "/v1/loan-simulations", "/codec")
+NOT_CUSTOMER_ROUTES = ("/health", "/v1/auth/register", "/v1/auth/token", "/v1/auth/refresh", "/v1/webhooks", "/v1/ops", "/v1/loan-simulations", "/codec", "/.well-known")
 
 
 def customer_operations(document: dict[str, Any]) -> set[tuple[str, str]]:

@@ -74,6 +74,8 @@ class TemporalSettings(BaseModel):
     # Prometheus metrics of the worker (the SDK's runtime metrics and the business counters).
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9109
+    # The worker's /health/live and /health/ready (the SDK's exporter owns the metrics port), on worker_metrics_host.
+    worker_health_port: int = 9110
 
 
 class ApiSettings(BaseModel):

@@ -18,6 +18,7 @@ from activities.onboarding import OnboardingActivities
 from activities.origination import OriginationActivities
 from activities.servicing import ServicingActivities
 from integrations.factory import ProviderClients
+from lendflow.health import ProcessHealth, serve_probes
 from lendflow.settings import LenderSettings, Settings
 from lendflow.temporal import connect
 from workers.log_context import LogContextInterceptor
@@ -83,19 +84,30 @@ def metrics_runtime(settings: Settings) -> Runtime:
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings.temporal, runtime=metrics_runtime(settings))
-    engine = create_engine(settings.postgres)
-    async with ProviderClients.from_settings(settings) as providers:
-        worker = build_worker(
-            client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers, settings.lender)
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("worker.started", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
-        async with worker:
-            await stop.wait()
-            log.info("worker.stopping")
-    await engine.dispose()
-    log.info("worker.stopped")
+    # The probes: live while this event loop turns, ready while the worker polls its task queue.
+    health = ProcessHealth()
+    probes = serve_probes(health, settings.temporal.worker_metrics_host, settings.temporal.worker_health_port)
+    try:
+        client = await connect(settings.temporal, runtime=metrics_runtime(settings))
+        engine = create_engine(settings.postgres)
+        async with ProviderClients.from_settings(settings) as providers:
+            worker = build_worker(
+                client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers, settings.lender)
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            log.info("worker.started", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
+            heartbeat = asyncio.create_task(health.keep_beating(stop), name="worker-heartbeat")
+            async with worker:
+                health.set_ready(True)
+                await stop.wait()
+                health.set_ready(False)
+                log.info("worker.stopping")
+            await heartbeat
+        await engine.dispose()
+        log.info("worker.stopped")
+    finally:
+        probes.shutdown()
+        probes.server_close()

@@ -1,6 +1,7 @@
 """The worker and the pipeline stages answer Kubernetes' probes: `/health/live` and `/health/ready`.
 
-The pipeline answers on its metrics port (beside `/metrics`). It is started as the real `lendflow` process, configured
+The pipeline answers on its metrics port (beside `/metrics`), the worker on its own health port (the
+Temporal SDK serves its metrics port). Each is started as the real `lendflow` process, configured
 by environment variables as in a pod, against the local stack.
 """
 
@@ -94,6 +95,33 @@ async def test_a_pipeline_stage_is_live_and_ready_on_its_metrics_port_and_stops_
 
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 30) == 0, log.read_text(errors="replace")[-3000:]
+
+
+@pytest.mark.services
+async def test_the_worker_is_live_and_ready_once_it_polls_its_task_queue(
+    settings: Settings, tmp_path: Path, process: list[subprocess.Popen[bytes]]
+) -> None:
+    health_port, metrics_port = free_port(), free_port()
+    env = _environment(
+        settings,
+        LENDFLOW_TEMPORAL__TASK_QUEUE=f"test-{uuid.uuid4()}",
+        LENDFLOW_TEMPORAL__WORKER_METRICS_PORT=str(metrics_port),
+        LENDFLOW_TEMPORAL__WORKER_HEALTH_PORT=str(health_port),
+    )
+    log = tmp_path / "worker.log"
+    proc = _start(["worker", "--skip-migrations"], env, log, process)
+    base = f"http://127.0.0.1:{health_port}"
+
+    ready = await asyncio.to_thread(_wait_for, f"{base}/health/ready", 200, timeout=90)
+    assert ready.json() == {"status": "ready"}
+    assert httpx.get(f"{base}/health/live").status_code == 200
+    # The SDK's metrics stay on their own port.
+    assert "temporal" in httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(proc.wait, 60) == 0, log.read_text(errors="replace")[-3000:]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/health/live", timeout=2)
 
 
 async def test_probes_fail_before_the_work_starts_and_when_the_event_loop_stalls() -> None:

@@ -29,7 +29,7 @@ from domain.pix_keys import customers_own_pix_key
 from integrations.credit_bureau import CreditBureauClient
 from integrations.ecm import EcmClient
 from integrations.errors import EnvelopeNotVoidable
-from integrations.esignature import ESignatureClient, SignerRequest
+from integrations.esignature import EnvelopeStatus, ESignatureClient, SignerRequest
 from integrations.pix import PixClient, PixKeyDestination
 from lendflow.settings import LenderSettings
 from storage import ledger
@@ -188,6 +188,29 @@ class DisbursementCompletion:
     steps: list[StepRecord]
 
 
+# What the signature step records when the envelope ended at the provider.
+_ENVELOPE_OUTCOMES = {EnvelopeStatus.SIGNED, EnvelopeStatus.DECLINED, EnvelopeStatus.EXPIRED}
+
+
+async def _follow_envelope(
+    session: AsyncSession, application_id: str, envelope_id: str | None, outcome: EnvelopeStatus
+) -> None:
+    """Move the application's envelope still ``sent`` (or the one named) to ``outcome``, once."""
+    query = select(SignatureEnvelope).where(
+        SignatureEnvelope.application_id == uuid.UUID(application_id), SignatureEnvelope.status == EnvelopeStatus.SENT
+    )
+    if envelope_id is not None:
+        query = query.where(SignatureEnvelope.envelope_id == envelope_id)
+    for envelope in (await session.scalars(query.with_for_update())).all():
+        envelope.status = outcome.value
+        record_event(
+            session,
+            f"loan.envelope_{outcome.value}",
+            application_id,
+            {"application_id": application_id, "envelope_id": envelope.envelope_id},
+        )
+
+
 class OriginationActivities:
     def __init__(
         self,
@@ -277,6 +300,9 @@ class OriginationActivities:
                 application.reserved_amount = change.reserve_amount
             application.failed_step = change.failed_step
             application.status_reason = change.reason
+            signature = next((step for step in reversed(change.steps) if step.step == "signature"), None)
+            if signature is not None and signature.outcome in _ENVELOPE_OUTCOMES:
+                await _follow_envelope(session, change.application_id, None, EnvelopeStatus(signature.outcome))
             record_event(
                 session,
                 f"loan.{change.status}",
@@ -460,16 +486,16 @@ class OriginationActivities:
 
     @activity.defn
     async def void_envelope(self, request: VoidEnvelopeRequest) -> None:
+        outcome = EnvelopeStatus.VOIDED
         with provider_call():
             try:
                 await self._esignature.void_envelope(request.envelope_id, reason=request.reason)
             except EnvelopeNotVoidable:
-                pass  # already voided, signed or expired at the provider: nothing left to undo
+                # Already declined, expired or signed at the provider: nothing left to undo, and
+                # the read model shows what did happen to it.
+                outcome = (await self._esignature.get_envelope(request.envelope_id)).status
         async with self._sessions() as session, session.begin():
-            envelope = await session.get(SignatureEnvelope, request.envelope_id, with_for_update=True)
-            if envelope is not None and envelope.status == "sent":
-                envelope.status = "voided"
-                record_event(session, "loan.envelope_voided", request.application_id, {"envelope_id": request.envelope_id})
+            await _follow_envelope(session, request.application_id, request.envelope_id, outcome)
 
     @activity.defn
     async def remind(self, request: ReminderRequest) -> None:
@@ -518,6 +544,7 @@ class OriginationActivities:
             if application.status != "disbursing":  # not again when this activity is retried
                 if application.status == "contract_sent":
                     record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
+                    await _follow_envelope(session, request.application_id, None, EnvelopeStatus.SIGNED)
                 application.status = "disbursing"
                 record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
             application.steps = _steps_json(request.steps)

@@ -190,6 +190,9 @@ class OpsApplicationPage(Page[OpsApplicationSummary]):
 
 
 class OpsApplicationView(LoanApplicationView):
+    reason: str | None = Field(
+        default=None, description="Why the application ended or waits, as the workflow recorded it (with error text)"
+    )
     customer_id: uuid.UUID
     reserved_amount: MoneyOut
     paused_step: str | None = Field(default=None, description="The step waiting for an ops retry, if any")
@@ -260,7 +263,7 @@ async def get_application(
     handle = resources.temporal.get_workflow_handle(loan_workflow_id(str(application_id)))
     live = await maybe(handle.query(LoanOriginationWorkflow.state, rpc_timeout=enrichment_timeout(resources.settings)))
     return OpsApplicationView(
-        **application_view(application, live=live),
+        **application_view(application, live=live, for_ops=True),
         customer_id=application.customer_id,
         reserved_amount=application.reserved_amount,
         paused_step=live.paused_step if live else None,

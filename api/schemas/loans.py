@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.fields import MoneyOut, RatePercentOut
 from api.pagination import Page
+from domain.application_reasons import CustomerReason, reason_for_customer, step_detail_for_customer
 from storage.models import Installment, LoanApplication, PixCharge
 from workflows.origination_types import ApplicationState, Offer
 
@@ -166,7 +167,14 @@ class LoanApplicationView(BaseModel):
         default_factory=list, description="The offer's installments; once disbursed, the loan's own"
     )
     steps: list[StepView] = Field(default_factory=list, description="The journey so far, oldest first")
-    reason: str | None = Field(default=None, description="Why the application ended (or is paused)")
+    reason: str | None = Field(
+        default=None,
+        description="Why the application ended or waits, as a stable code: "
+        + ", ".join(code.value for code in CustomerReason),
+    )
+    reason_message: str | None = Field(
+        default=None, description="The reason as a plain sentence in Portuguese, to show the customer"
+    )
     failed_step: str | None = None
     signing_url: str | None = Field(
         default=None, description="While the contract awaits the signature: the page where the customer signs it"
@@ -182,12 +190,17 @@ def application_view(
     live: ApplicationState | None = None,
     installments: list[Installment] | None = None,
     signing_url: str | None = None,
+    for_ops: bool = False,
 ) -> dict[str, Any]:
-    """The fields of :class:`LoanApplicationView` (the ops view adds to them)."""
+    """The fields of :class:`LoanApplicationView`, as the customer sees them: the reason as a code
+    and a sentence, and no error text of the steps (the ops view shows what was recorded)."""
     offer = OfferView.of(row.offer)
     steps = [StepView.model_validate(s) for s in (row.steps or []) if isinstance(s, dict)]
     if live is not None and len(live.steps) >= len(steps):
         steps = [StepView(step=s.step, outcome=s.outcome, at=s.at, detail=s.detail) for s in live.steps]
+    if not for_ops:
+        steps = [s.model_copy(update={"detail": step_detail_for_customer(s.step, s.outcome, s.detail)}) for s in steps]
+    told = reason_for_customer(row.status, row.status_reason, row.failed_step)
     if installments:
         schedule = [ScheduleItem.model_validate(i, from_attributes=True) for i in installments]
     else:
@@ -203,7 +216,8 @@ def application_view(
         "offer": offer,
         "schedule": schedule,
         "steps": steps,
-        "reason": row.status_reason,
+        "reason": row.status_reason if for_ops else (told.code.value if told else None),
+        "reason_message": told.message if told else None,
         "failed_step": row.failed_step,
         "signing_url": signing_url,
         "created_at": row.created_at,

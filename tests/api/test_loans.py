@@ -173,7 +173,7 @@ async def test_an_offer_is_accepted_once_through_the_workflow_and_cancelling_com
     done = await loan_in(api, account, loan_id, "cancelled")
     compensations = [s["outcome"] for s in done["steps"] if s["step"] == "compensation"]
     assert compensations == ["void_envelope", "release_limit"]
-    assert done["reason"] == "customer_request"
+    assert done["reason"] == "cancelled_by_customer"
     async with session_maker() as session:
         row = await session.get(LoanApplication, uuid.UUID(loan_id))
     assert row is not None and row.reserved_amount == Decimal("0")
@@ -189,7 +189,7 @@ async def test_an_inactive_customer_is_declined_at_eligibility(api: httpx.AsyncC
 
     declined = await loan_in(api, account, loan_id, "declined")
 
-    assert declined["reason"] == "customer_not_active"
+    assert declined["reason"] == "onboarding_incomplete"
     accept = await api.post(f"/v1/loans/{loan_id}/accept", json={"offer_id": "x"}, headers=account.headers)
     assert accept.status_code == 409
 

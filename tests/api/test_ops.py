@@ -250,9 +250,13 @@ async def test_ops_cancel_runs_the_compensations_and_is_audited(
     cancelled = await api.post(f"/v1/ops/applications/{loan_id}/cancel", json={"reason": "fraud suspicion"}, headers=ops)
     done = await loan_in(api, customer, loan_id, "cancelled")
     again = await api.post(f"/v1/ops/applications/{loan_id}/cancel", json={"reason": "again"}, headers=ops)
+    ops_view = (await api.get(f"/v1/ops/applications/{loan_id}", headers=ops)).json()
 
     assert cancelled.status_code == 202, cancelled.text
-    assert done["reason"] == "ops: fraud suspicion"
+    # Ops read what was recorded; the customer gets a stable code and a sentence, not ops' words.
+    assert ops_view["reason"] == "ops: fraud suspicion"
+    assert done["reason"] == "cancelled_by_lender" and done["reason_message"]
+    assert "fraud" not in str(done)
     assert "release_limit" in [s["outcome"] for s in done["steps"] if s["step"] == "compensation"]
     assert again.status_code == 409
     assert [(e["action"], e["outcome"]) for e in await audit_of(api, ops, loan_id)] == [

@@ -44,7 +44,7 @@ from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
 from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
 from storage import ledger
-from storage.models import JournalLine, OutboxEvent, PixCharge
+from storage.models import JournalLine, OutboxEvent, PixCharge, SignatureEnvelope
 from workers.temporal_worker import build_worker, project_activities
 from workflows.servicing import servicing_workflow_id
 
@@ -263,6 +263,13 @@ async def _journey(
     assert balances[ledger.PIX_SETTLEMENT] == first_payment - amount_released
     assert balances[ledger.INTEREST_INCOME] == -first_interest
     assert balances[ledger.IOF_PAYABLE] == -iof
+    async with session_maker() as session:
+        envelopes = (
+            await session.scalars(
+                select(SignatureEnvelope.status).where(SignatureEnvelope.application_id == uuid.UUID(application_id))
+            )
+        ).all()
+    assert envelopes == ["signed"]  # the read model follows the envelope, not only the application
 
     # LGPD: the whole journey logged (debug included) and not one line shows the CPF unmasked.
     cpf = customer.cpf
@@ -323,6 +330,7 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
             lambda b: b.get("paused_step") == "disbursement" and b["status"] == "signed",
             timeout=90,
         )
+        customer_view = await journey.get(f"/v1/loans/{application_id}")
         stranger = await stack.api.post(
             f"{path}/retry", json={"corrections": {"pix_key": "someone.else@example.com"}}, headers=ops
         )
@@ -339,6 +347,9 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
         audit = (await stack.api.get("/v1/ops/audit-log", params={"object_id": application_id}, headers=ops)).json()
 
     assert paused["status"] == "signed" and "PixKeyNotFound" in paused["reason"]
+    # The customer is told that a step is delayed, in a sentence, and sees no provider error text.
+    assert customer_view["reason"] == "in_progress_delayed" and customer_view["reason_message"]
+    assert "PixKeyNotFound" not in str(customer_view) and "HTTP" not in str(customer_view)
     assert stranger.status_code == 422 and stranger.headers["content-type"] == "application/problem+json"
     assert stranger.json()["type"].endswith("/pix-key-not-the-customers")
     assert retried.status_code == 202, retried.text
@@ -391,3 +402,30 @@ async def test_a_payout_whose_answer_was_lost_is_asked_for_not_resent_at_a_psp_t
     async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
         payouts = (await simulator.get("/_admin/pix/payouts", params={"external_reference": application_id})).json()
     assert [p["end_to_end_id"] for p in payouts] == [end_to_end_id]
+
+
+async def test_a_declined_envelope_shows_declined_and_the_application_cancelled(
+    journey_stack: Stack, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    stack = journey_stack
+    links = DemoLinks(stack.api_url, stack.simulator_url, "http://127.0.0.1:8233", "default")
+    async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
+        journey = Journey(stack.api, simulator, links, lambda line: None)
+        await journey.onboard()
+        application_id, _ = await journey.apply()
+        await journey.contract_sent(application_id)
+        async with session_maker() as session:
+            envelope_id = await session.scalar(
+                select(SignatureEnvelope.envelope_id).where(SignatureEnvelope.application_id == uuid.UUID(application_id))
+            )
+        declined = await simulator.post(f"/_admin/esignature/envelopes/{envelope_id}/decline")
+        assert declined.status_code == 200, declined.text
+        loan = await journey.ended(application_id)
+    async with session_maker() as session:
+        envelope = await session.get(SignatureEnvelope, envelope_id)
+        events = (
+            await session.scalars(select(OutboxEvent.event_type).where(OutboxEvent.subject == application_id))
+        ).all()
+    assert loan["status"] == "cancelled", loan
+    assert envelope is not None and envelope.status == "declined"  # not "voided", not still "sent"
+    assert events.count("loan.envelope_declined") == 1, events

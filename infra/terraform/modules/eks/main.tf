@@ -99,7 +99,7 @@ module "karpenter" {
 
   # The chart's EC2NodeClass names this role, so it carries no random suffix.
   node_iam_role_use_name_prefix = false
-  node_iam_role_name            = "${var.cluster_name}-karpenter-node"
+  node_iam_role_name            = "KarpenterNodeRole-${var.cluster_name}"
   node_iam_role_additional_policies = {
     AmazonSSMManagedInstanceCore = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
   }

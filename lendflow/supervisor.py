@@ -30,7 +30,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -76,7 +76,6 @@ class _Child:
     # Whether it has ever run past the start-up window.
     came_up: bool = False
     restart_at: float | None = None
-    exit_codes: list[int] = field(default_factory=list)
 
 
 class Supervisor:
@@ -96,6 +95,7 @@ class Supervisor:
         self.poll_interval = poll_interval
         self._children = [_Child(spec) for spec in children]
         self._stopping = False
+        self._stop_signal: str | None = None
         self._registry = CollectorRegistry()
         self._restarts = Counter(
             "lendflow_process_restarts",
@@ -116,7 +116,7 @@ class Supervisor:
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("run.stop_requested", signal=signal.Signals(signum).name)
+            self._stop_signal = signal.Signals(signum).name
             self.stop()
 
         # Handled explicitly (not left to KeyboardInterrupt), so Ctrl-C works even where a parent
@@ -153,13 +153,13 @@ class Supervisor:
                 elif child.process is None and child.restart_at is not None and now >= child.restart_at:
                     self._start(child)
             time.sleep(self.poll_interval)
+        log.info("run.stop_requested", signal=self._stop_signal)
         return EXIT_OK
 
     def _on_exit(self, child: _Child, exit_code: int, now: float) -> bool:
         """Schedule the restart of an exited child; True when it should not be restarted at all."""
         ran_for = now - child.started_at
         child.process = None
-        child.exit_codes.append(exit_code)
         if ran_for >= self.policy.healthy_after:
             child.attempt = 0
         if ran_for < self.policy.startup_window:

@@ -184,8 +184,8 @@ def test_environments_pin_providers_and_keep_state_in_s3_with_locking() -> None:
 
 def test_the_data_services_keep_their_promises() -> None:
     postgres = (MODULES / "postgres" / "main.tf").read_text()
-    for promise in ("multi_az               = true", "storage_encrypted     = true", "deletion_protection       = true"):
-        assert promise in postgres
+    for setting in ("multi_az", "storage_encrypted", "deletion_protection", "copy_tags_to_snapshot"):
+        assert re.search(rf"^\s*{setting}\s*=\s*true$", postgres, re.MULTILINE), setting
     assert re.search(r"backup_retention_period\s*=\s*var\.backup_retention_days", postgres)
     kafka = (MODULES / "kafka" / "main.tf").read_text()
     assert re.search(r'client_broker\s*=\s*"TLS"', kafka) and re.search(r"iam\s*=\s*true", kafka)
@@ -193,14 +193,15 @@ def test_the_data_services_keep_their_promises() -> None:
     redis = (MODULES / "redis" / "main.tf").read_text()
     for setting in ("transit_encryption_enabled", "at_rest_encryption_enabled", "automatic_failover_enabled"):
         assert re.search(rf"{setting}\s*=\s*true", redis), setting
-    assert re.search(r"auth_token\s*=", redis) and "num_cache_clusters         = 1 + var.replicas" in redis
+    assert re.search(r"auth_token\s*=", redis)
+    assert re.search(r"num_cache_clusters\s*=\s*1 \+ var\.replicas", redis)
     eks = (MODULES / "eks" / "main.tf").read_text()
     assert 'source  = "terraform-aws-modules/eks/aws//modules/karpenter"' in eks
     assert {"karpenter", "aws_load_balancer_controller", "keda"} <= {
         labels[1] for labels, _ in _blocks(eks, "resource") if labels[0] == "helm_release"
     }
     edge = (MODULES / "edge" / "main.tf").read_text()
-    assert "proxied = true" in edge
+    assert re.search(r"proxied\s*=\s*true", edge)
     assert {"http_request_firewall_managed", "ddos_l7", "http_request_cache_settings"} <= set(
         re.findall(r'phase\s*=\s*"([^"]+)"', edge)
     )
@@ -246,7 +247,7 @@ def test_tflint_catches_a_variable_without_type_or_description(tflint: str, tmp_
     variables = module / "variables.tf"
     variables.write_text(variables.read_text() + '\nvariable "snapshot_window" {}\n')
     main = module / "main.tf"
-    main.write_text(main.read_text().replace('snapshot_window            = "02:00-03:00"', "snapshot_window = var.snapshot_window"))
+    main.write_text(re.sub(r'snapshot_window\s*=\s*"02:00-03:00"', "snapshot_window = var.snapshot_window", main.read_text()))
     code, report = _tflint(tflint, module)
     rules = {issue["rule"]["name"] for issue in report["issues"]}
     assert {"terraform_typed_variables", "terraform_documented_variables"} <= rules
@@ -286,7 +287,7 @@ def test_checkov_catches_an_unencrypted_public_database(checkov: str, tmp_path: 
     module = tmp_path / "postgres"
     shutil.copytree(MODULES / "postgres", module)
     main = module / "main.tf"
-    broken = main.read_text().replace("storage_encrypted     = true", "storage_encrypted     = false")
-    main.write_text(broken.replace("publicly_accessible    = false", "publicly_accessible    = true"))
+    broken = re.sub(r"storage_encrypted\s*=\s*true", "storage_encrypted = false", main.read_text())
+    main.write_text(re.sub(r"publicly_accessible\s*=\s*false", "publicly_accessible = true", broken))
     failed = {c["check_id"] for c in _checkov(checkov, module)["results"]["failed_checks"]}
     assert {"CKV_AWS_16", "CKV_AWS_17"} <= failed

@@ -61,8 +61,10 @@ def annual_to_monthly(annual_rate: Decimal) -> Decimal:
 def cet_for_dates(release_date: date, amount_received: Decimal, payments: Sequence[tuple[date, Decimal]]) -> CetRate:
     """The CET of receiving `amount_received` on `release_date` and paying `payments` (date, amount)."""
     flows = [((due - release_date).days, amount) for due, amount in payments]
-    annual = solve_annual_rate(amount_received, flows, periods_per_year=DAYS_PER_YEAR)
-    return CetRate(annual=annual, monthly=annual_to_monthly(annual))
+    log_growth = _solve_log_growth(amount_received, flows, DAYS_PER_YEAR)
+    with credit_context():
+        # The monthly rate from ln(1 + CET) itself: annual_to_monthly would take its logarithm again.
+        return CetRate(annual=log_growth.exp() - 1, monthly=(log_growth / 12).exp() - 1)
 
 
 def solve_annual_rate(
@@ -74,12 +76,20 @@ def solve_annual_rate(
     year, or months with 12. Every amount must be positive and some payment fall after the release;
     then the right-hand side falls strictly as r grows and the root is unique.
     """
+    log_growth = _solve_log_growth(amount_received, flows, periods_per_year)
+    with credit_context():
+        return log_growth.exp() - 1
+
+
+def _solve_log_growth(
+    amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int
+) -> Decimal:
+    """``ln(1 + rate)`` for `solve_annual_rate`, after the same checks."""
     if amount_received <= 0:
         raise ValueError("the amount received must be positive")
     if not flows or any(amount <= 0 or periods < 0 for periods, amount in flows) or all(p == 0 for p, _ in flows):
         raise ValueError("payments must be positive and fall after the release")
-
-    ordered = sorted(flows, key=lambda flow: flow[0])
+    ordered = sorted(flows, key=_periods)
     with credit_context():
         guess = _float_root(float(amount_received), ordered, periods_per_year)
         if guess is not None:
@@ -87,6 +97,10 @@ def solve_annual_rate(
             if root is not None:
                 return root
         return _bracketed_root(amount_received, ordered, periods_per_year)
+
+
+def _periods(flow: tuple[int, Decimal]) -> int:
+    return flow[0]
 
 
 # The float stage answers only well inside the bounds the Decimal stage checks (ln(1e-6) ≈ −13.8
@@ -167,27 +181,37 @@ def _polish(
     The value is exact to 34 digits; the slope is the float one at the guess. Within 1e-6 of the
     root it is right to a relative 1e-6 or better, so each step still multiplies the error by less
     than 1e-6 (the error after a 1e-15 step is below 1e-21, and after the next below 1e-27) and the
-    test on the step is the same as the bracketed solver's.
+    test on the step is the same as the bracketed solver's. After a step of δ the discount per
+    period is the previous one times ``e^(δ/periods)``, whose series stops at the square for the
+    tiny steps here, instead of a new exponential.
     """
     start = Decimal(guess)
     derivative = Decimal(slope)
     log_growth = start
+    discount_per_period = (-log_growth / periods_per_year).exp()
     for _ in range(_POLISH_STEPS):
-        value = _present_value(log_growth, flows, periods_per_year) - amount_received
+        value = _present_value(discount_per_period, flows) - amount_received
         if value == 0:
-            return log_growth.exp() - 1
+            return log_growth
         candidate = log_growth - value / derivative
         if abs(candidate - log_growth) < _TOLERANCE:
-            return candidate.exp() - 1
+            return candidate
         if abs(candidate - start) > _POLISH_REACH:
             return None
+        moved = (log_growth - candidate) / periods_per_year
+        if abs(moved) < _SERIES_LIMIT:
+            discount_per_period *= 1 + moved + moved * moved / 2  # the next term is below 1e-36
+        else:
+            discount_per_period = (-candidate / periods_per_year).exp()
         log_growth = candidate
     return None
 
 
-def _present_value(log_growth: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int) -> Decimal:
+_SERIES_LIMIT = Decimal("1e-12")
+
+
+def _present_value(discount_per_period: Decimal, flows: Sequence[tuple[int, Decimal]]) -> Decimal:
     """Σ amount × discount ** periods (flows in period order), runs of equal amounts summed first."""
-    discount_per_period = (-log_growth / periods_per_year).exp()
     gap_discount: dict[int, Decimal] = {}
     value, run_discounts, run_amount = Decimal(0), Decimal(0), flows[0][1]
     discount, previous = Decimal(1), 0
@@ -231,7 +255,7 @@ def _excess(
 def _bracketed_root(
     amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int
 ) -> Decimal:
-    """Newton's method kept inside a bracket that bisection shrinks, all in `Decimal`."""
+    """``ln(1 + rate)`` by Newton's method kept inside a bracket that bisection shrinks, all in `Decimal`."""
 
     def excess(log_growth: Decimal) -> tuple[Decimal, Decimal]:
         return _excess(log_growth, amount_received, flows, periods_per_year)
@@ -250,7 +274,7 @@ def _bracketed_root(
     for _ in range(_MAX_ITERATIONS):
         value, slope = excess(log_growth)
         if value == 0:
-            return log_growth.exp() - 1
+            return log_growth
         if value > 0:
             low = log_growth
         else:
@@ -259,6 +283,6 @@ def _bracketed_root(
         if not low < candidate < high:
             candidate = (low + high) / 2
         if abs(candidate - log_growth) < _TOLERANCE:
-            return candidate.exp() - 1
+            return candidate
         log_growth = candidate
     raise ArithmeticError("the CET did not converge")  # pragma: no cover

@@ -43,6 +43,7 @@ SEARCH_ATTRIBUTES = {
     "LoanAmount": "Double",
     "RiskBand": "Keyword",
     "FailedStep": "Keyword",
+    "RetryingStep": "Keyword",
 }
 
 

@@ -202,6 +202,8 @@ class OriginationSettings(BaseModel):
     payout_settlement_timeout_seconds: int = 2 * 24 * 3600
     # Servicing issues each installment's PIX charge this many days before its due date.
     servicing_charge_lead_days: int = Field(default=5, ge=0)
+    # A step still running (retrying a failing provider) this long shows as RetryingStep to ops.
+    retrying_after_seconds: float = Field(default=30.0, gt=0)
 
 
 class SimulatorSettings(BaseModel):

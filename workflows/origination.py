@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
         StepRetry,
         StepRetryAccepted,
     )
-    from workflows.search_attributes import CUSTOMER_ID, FAILED_STEP, LOAN_AMOUNT, LOAN_STATUS, RISK_BAND
+    from workflows.search_attributes import CUSTOMER_ID, FAILED_STEP, LOAN_AMOUNT, LOAN_STATUS, RETRYING_STEP, RISK_BAND
     from workflows.servicing import ServicingInput, ServicingWorkflow, servicing_workflow_id
 
 T = TypeVar("T")
@@ -75,6 +75,8 @@ T = TypeVar("T")
 SIGNED_IN_READ_MODEL = "signed-in-read-model"
 # Added 2026-11-28: a correctable refusal (policy.correctable_refusals) pauses for ops corrections.
 PAUSE_FOR_CORRECTION = "pause-for-correction"
+# Added 2026-12-02: a step still running after policy.retrying_after shows as RetryingStep.
+RETRYING_VISIBLE = "retrying-visible"
 
 
 class ApplicationEnded(Exception):
@@ -111,6 +113,7 @@ class LoanOriginationWorkflow:
         self._failed_step: str | None = None
         self._reason: str | None = None
         self._paused_step: str | None = None
+        self._retrying_step: str | None = None
         self._retry: StepRetry | None = None
         self._corrections: dict[str, str] = {}
         self._cancel: CancellationRequest | None = None
@@ -133,6 +136,7 @@ class LoanOriginationWorkflow:
             paused_step=self._paused_step,
             compensations=list(self._compensated),
             reason=self._reason,
+            retrying_step=self._retrying_step,
         )
 
     @workflow.update
@@ -465,7 +469,7 @@ class LoanOriginationWorkflow:
         while True:
             self._raise_if_cancelled()
             try:
-                return await call()
+                return await self._watched(name, call)
             except ActivityError as err:
                 if is_cancelled_exception(err):
                     raise  # the workflow is being cancelled: not a failure of the step
@@ -480,6 +484,29 @@ class LoanOriginationWorkflow:
                     self._record(name, "failed", str(err.cause or err))
                     raise ApplicationEnded("failed", f"{name}_failed", name) from err
                 await self._pause(name, str(err.cause or err))
+
+    async def _watched(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a step's activity; past policy.retrying_after it shows as RetryingStep until it ends.
+
+        The activity retries transient failures by itself, for minutes: without this, ops would
+        see nothing of a provider outage until the retries run out."""
+        if not workflow.patched(RETRYING_VISIBLE):
+            return await call()
+        task = asyncio.ensure_future(call())
+        try:
+            await workflow.wait_condition(task.done, timeout=self._input_policy.retrying_after)
+        except asyncio.TimeoutError:
+            self._retrying_step = name
+            workflow.upsert_search_attributes([RETRYING_STEP.value_set(name)])
+            try:
+                return await task
+            finally:
+                self._retrying_step = None
+                workflow.upsert_search_attributes([RETRYING_STEP.value_unset()])
+        except asyncio.CancelledError:
+            task.cancel()  # cancel the activity as awaiting it directly would, and end as it ends
+            return await task
+        return task.result()
 
     def _correctable(self, step: str, refusal: str) -> bool:
         return f"{step}:{refusal}" in self._input_policy.correctable_refusals and workflow.patched(PAUSE_FOR_CORRECTION)

@@ -67,6 +67,9 @@ class OriginationPolicy:
     # corrections (see CORRECTIONS) instead of failing. A PIX key the directory does not know is
     # refused before any money moves, so the payout may wait for another of the customer's keys.
     correctable_refusals: tuple[str, ...] = ("disbursement:PixKeyNotFound", "disbursement:PixKeyNotTheCustomers")
+    # A step whose activity has not finished this long after it started (it is retrying a failing
+    # provider, or hangs) shows as RetryingStep to ops until it ends.
+    retrying_after: timedelta = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class ApplicationState:
     paused_step: str | None
     compensations: list[str]
     reason: str | None
+    # The step whose activity has been running past policy.retrying_after, while it does.
+    retrying_step: str | None = None
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def origination_policy(settings: Settings) -> OriginationPolicy:
         signature_ttl=timedelta(seconds=product.signature_ttl_seconds),
         payout_settlement_timeout=timedelta(seconds=product.payout_settlement_timeout_seconds),
         servicing_charge_lead=timedelta(days=product.servicing_charge_lead_days),
+        retrying_after=timedelta(seconds=product.retrying_after_seconds),
     )
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import structlog
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictStr
+from temporalio.client import WorkflowHandle
 
 from api.deps import CurrentOperator, OperatorPrincipal, Resources, ResourcesDep
 from api.fields import TEXT, MoneyOut
@@ -41,6 +42,7 @@ from api.security import (
 )
 from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, timeout, updated
 from domain.pix_keys import customers_own_pix_key, pix_key_kind
+from lendflow.logging import mask_text
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
 from storage.models import LoanApplication, Operator
 from workflows.origination import LoanOriginationWorkflow
@@ -196,6 +198,13 @@ class OpsApplicationView(LoanApplicationView):
     customer_id: uuid.UUID
     reserved_amount: MoneyOut
     paused_step: str | None = Field(default=None, description="The step waiting for an ops retry, if any")
+    retrying_step: str | None = Field(
+        default=None,
+        description="The step whose activity has been retrying (or running) past the policy's retrying_after,"
+        " while it does; cleared when the step ends",
+    )
+    attempt: int | None = Field(default=None, description="The retrying step's current attempt")
+    last_error: str | None = Field(default=None, description="Why the retrying step's last attempt failed")
     compensations: list[str] = Field(default_factory=list, description="Undo steps run so far")
 
 
@@ -262,13 +271,30 @@ async def get_application(
     application = await _application(resources, application_id)
     handle = resources.temporal.get_workflow_handle(loan_workflow_id(str(application_id)))
     live = await maybe(handle.query(LoanOriginationWorkflow.state, rpc_timeout=enrichment_timeout(resources.settings)))
+    attempt, last_error = None, None
+    if live is not None and live.retrying_step is not None:
+        attempt, last_error = await _retrying_activity(handle, resources)
     return OpsApplicationView(
         **application_view(application, live=live, for_ops=True),
         customer_id=application.customer_id,
         reserved_amount=application.reserved_amount,
         paused_step=live.paused_step if live else None,
+        retrying_step=live.retrying_step if live else None,
+        attempt=attempt,
+        last_error=last_error,
         compensations=list(live.compensations) if live else [],
     )
+
+
+async def _retrying_activity(handle: WorkflowHandle[Any, Any], resources: Resources) -> tuple[int | None, str | None]:
+    """The attempt and last failure of the workflow's pending activity, as Temporal tells them."""
+    described = await maybe(handle.describe(rpc_timeout=enrichment_timeout(resources.settings)))
+    if described is None:
+        return None, None
+    for pending in described.raw_description.pending_activities:
+        error = pending.last_failure.message if pending.HasField("last_failure") else None
+        return pending.attempt, mask_text(error)[:500] if error else None
+    return None, None
 
 
 # --- Actions ------------------------------------------------------------------------------------

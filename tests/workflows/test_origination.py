@@ -8,6 +8,7 @@ step and checks the state the `state` query answers.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -36,7 +37,7 @@ from workflows.origination_types import (
     StepRetryAccepted,
     loan_workflow_id,
 )
-from workflows.search_attributes import FAILED_STEP, LOAN_STATUS, RISK_BAND
+from workflows.search_attributes import FAILED_STEP, LOAN_STATUS, RETRYING_STEP, RISK_BAND
 from workflows.servicing import servicing_workflow_id
 
 Handle = WorkflowHandle[Any, LoanApplicationResult]
@@ -812,3 +813,44 @@ async def test_credit_analysis_that_keeps_failing_pauses_until_ops_retries(
     assert fakes.requests["record_status"][0].failed_step == "credit_analysis"
     assert result.status == "cancelled"
 
+
+
+# --- A step that keeps retrying shows as retrying ------------------------------------------------
+
+
+async def test_a_step_still_running_past_retrying_after_shows_as_retrying_until_it_ends(
+    isolated_env: WorkflowEnvironment,
+) -> None:
+    # A held activity keeps the test server's clock on real time: the short policy makes that quick.
+    env = isolated_env
+    fakes = OriginationFakes()
+    bureau = fakes.hold("fetch_credit_report")
+    app = application(policy=dataclasses.replace(application().policy, retrying_after=timedelta(seconds=1)))
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, [])
+        await fakes.entered("fetch_credit_report")
+
+        async def retrying() -> bool:
+            return (await state(handle)).retrying_step == "credit_analysis"
+
+        await eventually(retrying, what="the credit analysis to show as retrying")
+        while_retrying = (await handle.describe()).typed_search_attributes
+        bureau.set()
+        offered = await reach(handle, "offer_ready")
+        after = (await handle.describe()).typed_search_attributes
+        await cancel(handle)
+        await handle.result()
+
+    assert while_retrying.get(RETRYING_STEP) == "credit_analysis"
+    assert offered.retrying_step is None and after.get(RETRYING_STEP) is None
+    assert outcomes(offered, "credit_analysis") == ["approve"]  # slow, not failed: nothing recorded
+
+
+async def test_a_step_that_ends_in_time_never_shows_as_retrying(env: WorkflowEnvironment, started: list[Handle]) -> None:
+    fakes = OriginationFakes()
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        offered = await reach(handle, "offer_ready")
+        attributes = (await handle.describe()).typed_search_attributes
+    assert offered.retrying_step is None and attributes.get(RETRYING_STEP) is None

@@ -40,7 +40,8 @@ class Resources:
     events: EventProducer | None = None
 
 
-def get_resources(request: Request) -> Resources:
+# These only read app state: async, so FastAPI calls them inline instead of hopping to its threadpool.
+async def get_resources(request: Request) -> Resources:
     return request.app.state.resources
 
 
@@ -49,12 +50,12 @@ async def get_session(resources: Annotated[Resources, Depends(get_resources)]) -
         yield session
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with (set by `create_app`, available without the lifespan)."""
     return request.app.state.settings
 
 
-def get_temporal(resources: Annotated[Resources, Depends(get_resources)]) -> Client:
+async def get_temporal(resources: Annotated[Resources, Depends(get_resources)]) -> Client:
     return resources.temporal
 
 
@@ -64,13 +65,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
 
 
-def get_providers(resources: ResourcesDep) -> ProviderClients:
+async def get_providers(resources: ResourcesDep) -> ProviderClients:
     if resources.providers is None:  # pragma: no cover - lifespan always builds them
         raise RuntimeError("the provider clients were not built")
     return resources.providers
 
 
-def get_events(resources: ResourcesDep) -> EventProducer:
+async def get_events(resources: ResourcesDep) -> EventProducer:
     if resources.events is None:  # pragma: no cover - lifespan always builds it
         raise RuntimeError("the event producer was not built")
     return resources.events

@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 import structlog
 from confluent_kafka.admin import AdminClient
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import Resources
 from api.problems import install_problem_handlers
@@ -38,17 +39,30 @@ from storage.db import create_engine, create_session_maker
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-class RequestIdMiddleware(BaseHTTPMiddleware):
-    """Takes the caller's request id (or makes one), binds it to every log line, and returns it."""
+class RequestIdMiddleware:
+    """Takes the caller's request id (or makes one), binds it to every log line, and returns it.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    Plain ASGI: `BaseHTTPMiddleware` would run each request in a task of its own behind memory streams.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else str(uuid.uuid4())
-        request.state.request_id = request_id
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_request_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            response = await call_next(request)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
+            await self.app(scope, receive, send_with_request_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -12,6 +12,7 @@ killed mid-batch) is never seen downstream. Producers are idempotent with ``acks
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
@@ -56,12 +57,29 @@ LEADERSHIP_IN_FLUX = frozenset(
 )
 
 
+# How every pipeline client lives through a broker restart. librdkafka's defaults back reconnects
+# off up to 10 s and give a connection 30 s to set up: after a broker returns, each client (and each
+# of its coordinators) would find it only at its next attempt. A pipeline that is to resume within
+# seconds of the broker's return asks again within a second, and gives up on a dead address sooner.
+RESILIENCE: dict[str, Any] = {
+    # librdkafka's own log lines go through the process's logging (JSON in production), served
+    # when the client is polled, rather than straight to stderr from its threads.
+    "logger": logging.getLogger("pipeline.kafka.client"),
+    "reconnect.backoff.ms": 100,
+    "reconnect.backoff.max.ms": 1000,
+    "socket.connection.setup.timeout.ms": 10_000,
+    "retry.backoff.ms": 100,
+    "retry.backoff.max.ms": 1000,
+}
+
+
 def instance_id(settings: Settings) -> str:
     return settings.pipeline.instance_id or socket.gethostname()
 
 
 def consumer_config(settings: Settings, group_id: str, *, member: str) -> dict[str, Any]:
     return {
+        **RESILIENCE,
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "group.id": group_id,
         # Static membership: a restarted instance takes its partitions back without a rebalance.
@@ -76,6 +94,7 @@ def consumer_config(settings: Settings, group_id: str, *, member: str) -> dict[s
 
 def transactional_producer_config(settings: Settings, transactional_id: str) -> dict[str, Any]:
     return {
+        **RESILIENCE,
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "transactional.id": transactional_id,
         "enable.idempotence": True,
@@ -87,6 +106,7 @@ def transactional_producer_config(settings: Settings, transactional_id: str) -> 
 
 def idempotent_producer_config(settings: Settings) -> dict[str, Any]:
     return {
+        **RESILIENCE,
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "enable.idempotence": True,
         "acks": "all",
@@ -126,8 +146,23 @@ def first_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
     return [TopicPartition(topic, partition, offset) for (topic, partition), offset in sorted(first.items())]
 
 
+# Errors after which a client is of no more use: a new one must take its place. A transactional
+# producer whose epoch was bumped (its transaction timed out on the coordinator while the broker
+# was away) or that was fenced; a static consumer fenced by a newer member with its instance id.
+FATAL_CODES = frozenset(
+    {
+        KafkaError._FENCED,
+        KafkaError._FATAL,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.FENCED_INSTANCE_ID,
+        KafkaError.INVALID_PRODUCER_ID_MAPPING,
+    }
+)
+
+
 def is_fatal(error: KafkaError) -> bool:
-    return error.fatal() or error.code() in (KafkaError._FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+    return error.fatal() or error.code() in FATAL_CODES
 
 
 def kafka_error(exc: KafkaException) -> KafkaError | None:

@@ -21,7 +21,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +29,7 @@ from lendflow.settings import Settings
 from pipeline import metrics
 from pipeline.errors import backoff_seconds, is_transient
 from pipeline.events import EventEnvelope
-from pipeline.kafka import idempotent_producer_config
+from pipeline.kafka import idempotent_producer_config, is_fatal, kafka_error
 from storage.models import OutboxEvent
 
 log = structlog.get_logger(__name__)
@@ -68,8 +68,10 @@ class OutboxRelay:
                     published = await self.relay_once()
                     failures = 0
                 except Exception as exc:
-                    if not is_transient(exc) and not isinstance(exc, RelayNotAcknowledged):
+                    if not is_transient(exc) and not isinstance(exc, (RelayNotAcknowledged, KafkaException)):
                         raise
+                    if _needs_new_producer(exc):
+                        self._replace_producer(exc)
                     failures += 1
                     published = 0
                     log.warning("pipeline.outbox_retrying", error=str(exc)[:300], failures=failures)
@@ -123,12 +125,26 @@ class OutboxRelay:
         log.info("pipeline.outbox_published", count=len(rows), last_id=rows[-1].id)
         return len(rows)
 
+    def _replace_producer(self, exc: BaseException) -> None:
+        """A fatal producer error (its idempotence state lost to a broker restart): the producer is
+        of no more use. The round was rolled back; a new producer publishes it again."""
+        log.warning("pipeline.kafka_client_replaced", stage=self.name, client="producer", error=str(exc)[:300])
+        old, self._producer = self._producer, Producer(idempotent_producer_config(self.settings))
+        try:
+            old.purge()
+            old.flush(0)
+        except (KafkaException, RuntimeError):
+            pass
+
     def _publish(self, envelopes: list[tuple[str, EventEnvelope]]) -> None:
         failures: list[str] = []
+        fatal: list[KafkaError] = []
 
         def on_delivery(error: KafkaError | None, message: Message) -> None:
             if error is not None:
                 failures.append(str(error))
+                if is_fatal(error):
+                    fatal.append(error)
 
         topic = self.settings.kafka.topics.events
         for subject, envelope in envelopes:
@@ -141,10 +157,17 @@ class OutboxRelay:
                 except BufferError:
                     self._producer.poll(0.1)
         remaining = self._producer.flush(30)
+        if fatal:
+            raise KafkaException(fatal[0])
         if remaining or failures:
             raise RelayNotAcknowledged(f"{len(failures)} failed, {remaining} unacknowledged: {failures[:3]}")
 
 
 class RelayNotAcknowledged(Exception):
     """The broker did not acknowledge every row of a round; the round is rolled back and repeated."""
+
+
+def _needs_new_producer(exc: BaseException) -> bool:
+    error = kafka_error(exc) if isinstance(exc, KafkaException) else None
+    return error is not None and is_fatal(error)
 

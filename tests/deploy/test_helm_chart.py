@@ -341,6 +341,24 @@ def test_the_configmap_sets_only_real_settings_and_no_secret(rendered: list[dict
             assert not [e for e in container.get("env", []) if any(w in e["name"] for w in SECRET_SETTINGS)]
 
 
+def test_the_app_reads_the_configmap_as_its_settings(rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = named(rendered, "ConfigMap", f"{RELEASE}-config")["data"]
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    # In a pod the Secret supplies the production keys; here the settings' development ones stand in.
+    monkeypatch.setenv("LENDFLOW_ENVIRONMENT", "test")
+    settings = Settings()
+    assert settings.temporal.worker_health_port == 9110 and settings.temporal.worker_metrics_host == "0.0.0.0"
+    assert settings.api.host == "0.0.0.0" and settings.api.trusted_proxies
+    assert settings.kafka.partitions_for(settings.kafka.topics.incoming) >= 6
+    assert settings.pipeline.metrics_host == "0.0.0.0"
+    worker = named(rendered, "Deployment", f"{RELEASE}-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in worker["ports"]} == {
+        "metrics": settings.temporal.worker_metrics_port,
+        "health": settings.temporal.worker_health_port,
+    }
+
+
 def test_migrations_run_as_a_hook_before_install_and_upgrade(rendered: list[dict[str, Any]]) -> None:
     (job,) = of_kind(rendered, "Job")
     hooks = set(job["metadata"]["annotations"]["helm.sh/hook"].split(","))

@@ -189,6 +189,7 @@ checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
   "LENDFLOW_RUN_DIR" "/var/lib/lendflow"
   "LENDFLOW_API__HOST" "0.0.0.0"
   "LENDFLOW_API__PORT" (toString .Values.api.service.port)
+  "LENDFLOW_API__TRUSTED_PROXIES" (toJson .Values.api.trustedProxies)
   "LENDFLOW_TEMPORAL__ADDRESS" .Values.temporal.address
   "LENDFLOW_TEMPORAL__NAMESPACE" .Values.temporal.namespace
   "LENDFLOW_TEMPORAL__TASK_QUEUE" .Values.temporal.taskQueue

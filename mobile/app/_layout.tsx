@@ -57,7 +57,9 @@ function SessionGuard() {
   useEffect(() => {
     if (session.status !== "signedOut") return;
     queryClient.clear();
-    if (segments[0] !== "(auth)") router.replace(session.ended ? "/login?ended=1" : "/login");
+    if (segments[0] === "(auth)") return;
+    if (router.canDismiss()) router.dismissAll();
+    router.replace(session.ended ? "/login?ended=1" : "/login");
   }, [session, segments, router, queryClient]);
   return null;
 }
@@ -76,8 +78,8 @@ export default function RootLayout() {
               <Stack.Screen name="index" options={{ headerShown: false }} />
               <Stack.Screen name="(auth)/login" options={{ title: t("login.title") }} />
               <Stack.Screen name="(auth)/signup" options={{ title: t("signup.title") }} />
-              <Stack.Screen name="onboarding/index" options={{ title: t("onboarding.title"), headerBackVisible: false }} />
-              <Stack.Screen name="loans/index" options={{ title: t("loans.title"), headerBackVisible: false }} />
+              <Stack.Screen name="onboarding/index" options={{ title: t("onboarding.title"), headerBackVisible: false, headerLeft: () => null, gestureEnabled: false }} />
+              <Stack.Screen name="loans/index" options={{ title: t("loans.title"), headerBackVisible: false, headerLeft: () => null, gestureEnabled: false }} />
               <Stack.Screen name="loans/simulate" options={{ title: t("simulate.title") }} />
               <Stack.Screen name="loans/[id]" options={{ title: t("loan.title") }} />
             </Stack>

@@ -28,3 +28,9 @@ def test_component_tests_pass() -> None:
     assert summary is not None, report[-3000:]
     failed, passed, total = summary.groups()
     assert failed is None and int(passed) == int(total) > 0, summary.group(0)
+
+
+def test_the_app_type_checks_strictly() -> None:
+    ensure_dependencies(MOBILE_DIR, say=print)
+    completed = subprocess.run(["npm", "run", "typecheck"], cwd=MOBILE_DIR, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]

@@ -140,7 +140,7 @@ export default function LoanScreen() {
       <Text style={styles.status} testID="loan-status" dataSet={{ status }} accessibilityRole="text">
         {statusText(status)}
       </Text>
-      {data.reason ? <Message tone={isTerminal(status) ? "error" : "info"}>{t("loan.reason", { reason: reasonText(data.reason) })}</Message> : null}
+      {data.reason ? <Message tone={isTerminal(status) ? "error" : "info"}>{reasonText(data.reason)}</Message> : null}
       <Section title={t("loan.timeline")}>
         <StatusTimeline status={status} reached={reached} />
       </Section>

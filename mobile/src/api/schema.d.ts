@@ -960,7 +960,7 @@ export interface components {
             offer?: components["schemas"]["OfferView"] | null;
             /**
              * Reason
-             * @description Why the application ended or waits, as a stable code: not_eligible, credit_declined, offer_expired, signature_expired, signature_declined, cancelled_by_customer, cancelled_by_lender, disbursement_failed, processing_failed, in_progress_delayed
+             * @description Why the application ended or waits, as a stable code: onboarding_incomplete, another_application_open, not_eligible, credit_declined, offer_expired, signature_expired, signature_declined, cancelled_by_customer, cancelled_by_lender, disbursement_failed, processing_failed, in_progress_delayed
              */
             reason?: string | null;
             /**
@@ -1301,6 +1301,11 @@ export interface components {
             /** Amount */
             amount: string;
             /**
+             * Attempt
+             * @description The retrying step's current attempt
+             */
+            attempt?: number | null;
+            /**
              * Compensations
              * @description Undo steps run so far
              */
@@ -1322,6 +1327,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Last Error
+             * @description Why the retrying step's last attempt failed
+             */
+            last_error?: string | null;
             /** Links */
             links: {
                 [key: string]: string;
@@ -1349,6 +1359,11 @@ export interface components {
             reason_message?: string | null;
             /** Reserved Amount */
             reserved_amount: string;
+            /**
+             * Retrying Step
+             * @description The step whose activity has been retrying (or running) past the policy's retrying_after, while it does; cleared when the step ends
+             */
+            retrying_step?: string | null;
             /** Risk Band */
             risk_band?: string | null;
             /**

@@ -210,7 +210,18 @@ def _response(simulation: LoanSimulation) -> LoanSimulationResponse:
     assumptions = simulation.assumptions
     return LoanSimulationResponse(
         amortization=schedule.amortization.value,
-        installments=[InstallmentOut.model_validate(i, from_attributes=True) for i in schedule.installments],
+        # The kernel's rows are already the right types: built without validating each (up to 420).
+        installments=[
+            InstallmentOut.model_construct(
+                number=i.number,
+                due_date=i.due_date,
+                payment=i.payment,
+                interest=i.interest,
+                amortization=i.amortization,
+                balance=i.balance,
+            )
+            for i in schedule.installments
+        ],
         iof=IofOut(daily=simulation.iof.daily, flat=simulation.iof.flat, total=simulation.iof.total),
         fees_total=simulation.fees_total,
         amount_financed=simulation.amount_financed,

@@ -229,6 +229,41 @@ class SchedulePlan:
                 opening = to_centavo(exact)
             return _amounts(self.amortization, opening, self.growths, self.price_discount)
 
+    def first_amortizations(self, principal: Decimal, count: int) -> list[Decimal] | None:
+        """The amortizations of the first `count` installments of `principal` without a grace period.
+
+        The same values `amounts` gives, from the first `count` rows only. A Price row depends on
+        the payment, which `amounts` lowers when rounding would repay the loan early; that can
+        only happen when the rounding errors, compounded over the term, could reach half the last
+        balance, so where they provably cannot (checked with a wide margin) the first rows are
+        final. None where this cannot be told cheaply (grace, or such a loan): ask `amounts`.
+        """
+        if self.capitalisation or count >= len(self.growths) or not (is_centavo_amount(principal) and principal > 0):
+            return None
+        with credit_context():
+            rates = _interest_rates(self.growths)
+            if self.amortization is Amortization.SAC:
+                return _sac(principal, rates, rows=count).amortizations
+            assert self.price_discount is not None
+            payment = to_centavo(principal / self.price_discount)
+            largest_growth = float(max(self.growths))
+            # Each row's rounding (payment and interest, at most a centavo together) compounds.
+            try:
+                compounded = 0.01 * (
+                    len(rates) if largest_growth == 1.0 else (largest_growth ** len(rates) - 1) / (largest_growth - 1)
+                )
+            except OverflowError:
+                return None
+            if not 8 * compounded < float(payment) / largest_growth:
+                return None
+            interests: list[Decimal] = []
+            balance = principal
+            for rate in rates[:count]:
+                interest = (balance * rate).quantize(CENTAVO, ROUND_HALF_EVEN)
+                interests.append(interest)
+                balance -= payment - interest
+            return list(map(payment.__sub__, interests))
+
     def schedule(self, principal: Decimal, amounts: ScheduleAmounts | None = None) -> Schedule:
         """The schedule of `principal`, from its `amounts` when the caller already has them."""
         if amounts is None:
@@ -386,14 +421,15 @@ def _rows_with_fixed_payment(opening: Decimal, payment: Decimal, rates: tuple[De
     return ScheduleAmounts(opening, payments, interests, amortizations, balances)
 
 
-def _sac(opening: Decimal, rates: tuple[Decimal, ...]) -> ScheduleAmounts:
+def _sac(opening: Decimal, rates: tuple[Decimal, ...], rows: int | None = None) -> ScheduleAmounts:
+    """The SAC rows repaying `opening` (only the first `rows` when given)."""
     count = len(rates)
     payments: list[Decimal] = []
     interests: list[Decimal] = []
     amortizations: list[Decimal] = []
     balances: list[Decimal] = []
     balance = opening
-    for k, rate in enumerate(rates):
+    for k, rate in enumerate(rates if rows is None else rates[:rows]):
         interest = (balance * rate).quantize(CENTAVO, ROUND_HALF_EVEN)
         balance_after = (opening * (count - k - 1) / count).quantize(CENTAVO, ROUND_HALF_EVEN)
         amortization = balance - balance_after

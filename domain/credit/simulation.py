@@ -19,6 +19,7 @@ from decimal import Decimal
 from domain.credit.cet import CetRate, cet_for_dates
 from domain.credit.iof import (
     IOF_CREDIT_RATES,
+    IOF_DAY_CAP,
     IofCharge,
     IofRates,
     IofRatesUnknown,
@@ -28,7 +29,7 @@ from domain.credit.iof import (
     iof_rate_version_on,
     iof_with_weights,
 )
-from domain.credit.money import credit_context
+from domain.credit.money import credit_context, to_centavo
 from domain.credit.schedule import Installment, Schedule, ScheduleAmounts, plan_schedule
 from domain.credit.terms import InvalidLoanTerms, LoanTerms, TermProblem, problems_with
 
@@ -98,9 +99,27 @@ def simulate(terms: LoanTerms, iof_table: Sequence[IofRateVersion] = IOF_CREDIT_
             priced[principal] = amounts, iof_with_weights(weights, principal, repaid, rates, version.version)
         return priced[principal]
 
+    # Without grace each amortization is principal repaid and every product and sum of the IOF is
+    # exact, so the installments due a year or more after the release, all weighted by the same 365
+    # days, add up to the principal less the earlier ones: the gross-up needs only those first rows.
+    # (Exact while the daily rate and the principal are short enough that no product or sum reaches
+    # 34 digits: the published rates have two to four.)
+    within_a_year = sum(1 for due in plan.due_dates if (due - terms.release_date).days < IOF_DAY_CAP)
+    year_weight = weights[-1]
+    short_rate = len(rates.daily.as_tuple().digits) <= 12
+
+    def iof_total(principal: Decimal) -> Decimal:
+        exact = short_rate and principal not in priced and len(principal.as_tuple().digits) <= 15
+        first = plan.first_amortizations(principal, within_a_year) if exact else None
+        if first is None:
+            return price(principal)[1].total
+        daily = sum(map(Decimal.__mul__, weights, first), Decimal(0))
+        daily += year_weight * (principal - sum(first, Decimal(0)))
+        return to_centavo(daily) + to_centavo(rates.flat * principal)
+
     with credit_context():
         if terms.finance_iof:
-            principal = gross_up_for_financed_iof(terms.amount, lambda p: price(p)[1].total)
+            principal = gross_up_for_financed_iof(terms.amount, iof_total)
         else:
             principal = terms.amount
         amounts, iof = price(principal)

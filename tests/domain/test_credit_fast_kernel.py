@@ -22,7 +22,7 @@ from domain.credit.cet import solve_annual_rate
 from domain.credit.due_dates import add_months, monthly_due_dates
 from domain.credit.iof import gross_up_for_financed_iof, iof_on_loan
 from domain.credit.money import credit_context
-from domain.credit.schedule import build_schedule
+from domain.credit.schedule import build_schedule, plan_schedule
 
 SAME_RATE = Decimal("1e-28")
 # No shrinking: the reference is slow, and a failing example is printed as drawn.
@@ -193,3 +193,17 @@ def test_schedule_and_gross_up_match_the_reference(terms: LoanTerms, net_centavo
 
     net = Decimal(net_centavos) / 100
     assert gross_up_for_financed_iof(net, iof_for) == credit_reference.gross_up_for_financed_iof(net, iof_for)
+
+
+@EXAMPLES
+@given(loan_terms())
+def test_first_amortizations_are_the_first_rows_of_the_schedule(terms: LoanTerms) -> None:
+    plan = plan_schedule(
+        terms.amortization, terms.monthly_rate, terms.release_date, terms.first_due_date, terms.term_months
+    )
+    count = max(1, terms.term_months // 3)
+
+    first = plan.first_amortizations(terms.amount, count)
+
+    if first is not None:
+        assert first == list(plan.amounts(terms.amount).amortizations[:count])

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         LimitRelease,
         OriginationActivities,
         ReminderRequest,
+        SignatureCertificateRequest,
         StatusChange,
         VoidEnvelopeRequest,
         disbursement_ledger_key,
@@ -77,6 +78,8 @@ SIGNED_IN_READ_MODEL = "signed-in-read-model"
 PAUSE_FOR_CORRECTION = "pause-for-correction"
 # Added 2026-12-02: a step still running after policy.retrying_after shows as RetryingStep.
 RETRYING_VISIBLE = "retrying-visible"
+# Added 2026-12-02: the provider's signature evidence is stored as a certificate beside the contract.
+SIGNATURE_CERTIFICATE = "signature-certificate"
 
 
 class ApplicationEnded(Exception):
@@ -380,6 +383,8 @@ class LoanOriginationWorkflow:
             await self._change_status("signed")
         else:
             self._status = "signed"
+        if workflow.patched(SIGNATURE_CERTIFICATE):
+            await self._certify_signature(application, contract.envelope_id)
         self._raise_if_cancelled()
 
         # 6-7. From the payout request on, money may be moving: a cancellation no longer undoes it.
@@ -484,6 +489,22 @@ class LoanOriginationWorkflow:
                     self._record(name, "failed", str(err.cause or err))
                     raise ApplicationEnded("failed", f"{name}_failed", name) from err
                 await self._pause(name, str(err.cause or err))
+
+    async def _certify_signature(self, application: LoanApplicationInput, envelope_id: str) -> None:
+        """Store the provider's evidence of the signature beside the contract. The money does not
+        wait on it: a certificate that cannot be made is recorded for ops, and the journey goes on."""
+        try:
+            certificate = await workflow.execute_activity_method(
+                OriginationActivities.issue_signature_certificate,
+                SignatureCertificateRequest(application.application_id, application.customer_id, envelope_id),
+                **PROVIDER_CALL,
+            )
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
+            self._record("signature_certificate", "failed", _refusal_type(err) or "provider_unavailable")
+            return
+        self._record("signature_certificate", "stored", certificate.sha256)
 
     async def _watched(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run a step's activity; past policy.retrying_after it shows as RetryingStep until it ends.

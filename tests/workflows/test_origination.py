@@ -152,6 +152,7 @@ async def test_approved_application_goes_through_offer_contract_and_payout_to_di
         ("offer", "accepted"),
         ("contract", "sent"),
         ("signature", "signed"),
+        ("signature_certificate", "stored"),
         ("disbursement", "requested"),
         ("disbursement", "settled"),
     ]
@@ -162,6 +163,7 @@ async def test_approved_application_goes_through_offer_contract_and_payout_to_di
         "record_status",
         "prepare_contract",
         "record_status",
+        "issue_signature_certificate",
         "disburse",
         "complete_disbursement",
     ]
@@ -854,3 +856,24 @@ async def test_a_step_that_ends_in_time_never_shows_as_retrying(env: WorkflowEnv
         offered = await reach(handle, "offer_ready")
         attributes = (await handle.describe()).typed_search_attributes
     assert offered.retrying_step is None and attributes.get(RETRYING_STEP) is None
+
+
+async def test_a_certificate_that_cannot_be_made_is_recorded_and_the_money_still_goes_out(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    fakes = OriginationFakes()
+    fakes.certificate_refusal = "SignedDocumentMismatch"
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        await accept(handle, app)
+        await reach(handle, "contract_sent")
+        await signed(handle, app)
+        await reach(handle, "disbursing")
+        await handle.signal(LoanOriginationWorkflow.payout_event, event("pix.payout.settled", app.application_id))
+        result = await handle.result()
+        final = await state(handle)
+
+    assert result.status == "disbursed"
+    assert ("signature_certificate", "failed", "SignedDocumentMismatch") in [(s.step, s.outcome, s.detail) for s in final.steps]
+    assert [r.envelope_id for r in fakes.requests["issue_signature_certificate"]] == [f"env-{app.application_id}"]

@@ -44,6 +44,8 @@ from activities.origination import (
     LedgerReversal,
     LimitRelease,
     ReminderRequest,
+    SignatureCertificateIssued,
+    SignatureCertificateRequest,
     StatusChange,
     VoidEnvelopeRequest,
 )
@@ -190,6 +192,7 @@ class OriginationFakes(_Recorder):
         self.bureau_down = False  # fetch_credit_report fails (transiently) while True
         self.bureau_attempts = 0
         self.payout_refusal: str | None = None  # disburse posts the entry, then the PIX is refused
+        self.certificate_refusal: str | None = None  # issue_signature_certificate is refused with this type
 
     @property
     def statuses(self) -> list[str]:
@@ -203,6 +206,7 @@ class OriginationFakes(_Recorder):
             self.release_limit,
             self.prepare_contract,
             self.void_envelope,
+            self.issue_signature_certificate,
             self.remind,
             self.disburse,
             self.reverse_disbursement,
@@ -245,6 +249,15 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="void_envelope")
     async def void_envelope(self, request: VoidEnvelopeRequest) -> None:
         await self._enter("void_envelope", request)
+
+    @activity.defn(name="issue_signature_certificate")
+    async def issue_signature_certificate(self, request: SignatureCertificateRequest) -> SignatureCertificateIssued:
+        await self._enter("issue_signature_certificate", request)
+        if self.certificate_refusal:
+            raise ApplicationError("refused", type=self.certificate_refusal, non_retryable=True)
+        return SignatureCertificateIssued(
+            document_id=str(uuid.uuid4()), ecm_document_id="ecm-certificate", sha256="c" * 64, contract_sha256="a" * 64
+        )
 
     @activity.defn(name="remind")
     async def remind(self, request: ReminderRequest) -> None:

@@ -34,6 +34,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PATH=/opt/lendflow/bin:$PATH HOME=/tmp \
     LENDFLOW_ENVIRONMENT=production LENDFLOW_RUN_DIR=/var/lib/lendflow
 
+# The contract's fonts (activities/contract_document.py): DejaVu, for the accents of Portuguese.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 lendflow \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin lendflow \
     && mkdir -p /var/lib/lendflow \

@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: install services browser run test down status
+.PHONY: install services browser fonts run test down status
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,15 +22,19 @@ services: install
 
 # The development stack issues each installment's PIX charge as soon as servicing starts (instead of
 # five days before a due date a month away), so `lendflow demo` can pay the first one right away.
-run: install
+run: install fonts
 	LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS=$${LENDFLOW_ORIGINATION__SERVICING_CHARGE_LEAD_DAYS:-40} $(BIN)/lendflow run
 
-# The browser test (the Temporal UI decoding payloads for an operator) drives Debian's Chromium:
-# Playwright's own browser download cannot reach the internet.
+# The browser tests (the Temporal UI decoding payloads for an operator, the customer's app) drive
+# Debian's Chromium: Playwright's own browser download cannot reach the internet.
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
-test: services browser
+# The contract (CCB) is set in DejaVu, from Debian's fonts-dejavu-core, for Portuguese accents.
+fonts:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fonts-dejavu-core; }
+
+test: services browser fonts
 	$(BIN)/pytest
 
 down:

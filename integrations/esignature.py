@@ -51,12 +51,6 @@ class SignerStatus(StrEnum):
     DECLINED = "declined"
 
 
-class EnvelopeEventType(StrEnum):
-    SIGNED = "envelope.signed"
-    DECLINED = "envelope.declined"
-    EXPIRED = "envelope.expired"
-
-
 class SignerRequest(BaseModel):
     """Someone who must sign: the borrower, a guarantor, the lender's attorney."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -213,7 +213,3 @@ def parse_body(model: type[ModelT], response: httpx.Response, *, provider: str, 
             operation=operation,
             status_code=response.status_code,
         ) from None
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

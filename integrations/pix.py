@@ -329,14 +329,6 @@ class RefundEvent(BaseModel):
     failure_reason: str | None = None
 
 
-class PixEventType(StrEnum):
-    PAYOUT_SETTLED = "payout.settled"
-    PAYOUT_FAILED = "payout.failed"
-    CHARGE_PAID = "charge.paid"
-    REFUND_SETTLED = "refund.settled"
-    REFUND_FAILED = "refund.failed"
-
-
 _PAYOUT_REFUSALS: RefusalMap = {
     "pix_key_not_found": PixKeyNotFound,
     "idempotency_key_reused": IdempotencyConflict,

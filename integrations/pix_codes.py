@@ -40,7 +40,6 @@ PIX_GUI = "br.gov.bcb.pix"
 DYNAMIC_REFERENCE_LABEL = "***"
 MAX_MERCHANT_NAME = 25
 MAX_MERCHANT_CITY = 15
-MAX_REFERENCE_LABEL = 25
 
 
 class InvalidPixCode(ValueError):

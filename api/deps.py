@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
+import redis.exceptions
 import structlog
 from confluent_kafka.admin import AdminClient
 from fastapi import Depends, Request
@@ -173,7 +174,8 @@ async def operator_from_token(resources: Resources, token: str, *, tokens: Acces
 async def _session_revoked(resources: Resources, session_id: uuid.UUID) -> bool:
     try:
         return await SessionStore(resources.settings.auth, resources.redis).is_revoked(session_id)
-    except Exception as exc:  # Redis down: refuse rather than accept a session we cannot check
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        # Redis down: refuse rather than accept a session we cannot check.
         raise ServiceUnavailable("the session store is not reachable") from exc
 
 

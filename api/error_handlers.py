@@ -3,8 +3,10 @@
 - 405: Starlette answers from the first route whose path matched, so for a path served by two
   routes (`GET` and `POST /v1/loans`) its `Allow` named one method; this lists them all.
 - A dependency down in the middle of a request (PostgreSQL, Redis, Kafka, Temporal) answers 503
-  with `Retry-After`, not a stack trace.
-- Anything else unexpected answers a bare 500 problem (the error is logged, never returned).
+  with `Retry-After`, not a stack trace. :func:`is_outage` says which errors mean that; route code
+  that answers an outage in its own words asks it too, and lets everything else through.
+- Anything else unexpected (a programming error, a dependency refusing what we sent) answers a bare
+  500 problem: the error is logged with its traceback, CPFs masked, and never returned.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import problem_response
-from lendflow.logging import mask_cpfs
+from lendflow.logging import mask_text
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +38,32 @@ UNAVAILABLE = (
     KafkaException,
     RPCError,
 )
+# Temporal answers these when it is down, overloaded or slow; any other status (INVALID_ARGUMENT,
+# NOT_FOUND, PERMISSION_DENIED…) is about the call we made, so it is not an outage.
+_TEMPORAL_UNAVAILABLE = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+        RPCStatusCode.CANCELLED,
+    }
+)
+# The API's Temporal client connects lazily (it starts without Temporal). When that first connection
+# fails, the SDK raises a plain RuntimeError whose message starts with this (temporalio's bridge,
+# `src/client.rs`); later calls that cannot reach the server raise RPCError.
+_TEMPORAL_CONNECT_FAILED = "Failed client connect"
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says a dependency cannot be reached now (retry later), not that our code is wrong."""
+    if isinstance(exc, RPCError):
+        return exc.status in _TEMPORAL_UNAVAILABLE
+    if isinstance(exc, UNAVAILABLE):
+        return True
+    return type(exc) is RuntimeError and str(exc).startswith(_TEMPORAL_CONNECT_FAILED)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -56,6 +84,8 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not is_outage(exc):
+            return await unexpected(request, exc)
         log.warning("api.dependency_unavailable", error=type(exc).__name__)
         return problem_response(
             request,
@@ -67,15 +97,15 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Formatted here and masked, so no CPF in an exception's message reaches the log.
+        # Formatted here and masked, so no CPF or e-mail in an exception's message reaches the log.
         log.error(
             "api.unexpected_error",
             error=type(exc).__name__,
-            traceback=mask_cpfs("".join(traceback.format_exception(exc)))[-4000:],
+            traceback=mask_text("".join(traceback.format_exception(exc)))[-4000:],
         )
         return problem_response(request, status=500, code="internal-error", title="Internal error")
 
     app.add_exception_handler(405, method_not_allowed)
-    for error in UNAVAILABLE:
+    for error in (*UNAVAILABLE, RuntimeError):
         app.add_exception_handler(error, dependency_unavailable)
     app.add_exception_handler(Exception, unexpected)

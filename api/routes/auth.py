@@ -23,6 +23,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import CurrentCustomer, ResourcesDep
+from api.error_handlers import is_outage
 from api.fields import TEXT, DateIn, MoneyIn
 from api.openapi import problems
 from api.problems import Conflict, ServiceUnavailable, Unauthorized
@@ -173,10 +174,13 @@ async def register(body: RegisterRequest, resources: ResourcesDep, response: Res
         )
     except WorkflowAlreadyStartedError:
         pass
-    except Exception as exc:  # Temporal unreachable: keep nothing, so the customer can simply retry
+    except Exception as exc:
+        # Onboarding did not start: keep nothing, so the customer can simply register again.
         async with resources.session_maker() as session, session.begin():
             await session.execute(delete(Customer).where(Customer.id == customer.id))
         log.warning("customer.registration_undone", customer_id=customer_id, error=type(exc).__name__)
+        if not is_outage(exc):
+            raise  # our own error: a 500, logged with its traceback
         raise ServiceUnavailable("onboarding could not start; nothing was kept, try again") from exc
     log.info("customer.registered", customer_id=customer_id)
     response.headers["Location"] = "/v1/me"

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import structlog
+from confluent_kafka import KafkaException
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictStr
 from temporalio.client import WorkflowHandle
@@ -549,7 +550,7 @@ class ReplayView(BaseModel):
 async def list_dead_letters(operator: CurrentOperator, resources: ResourcesDep, page: PageDep) -> DeadLetterPage:
     try:
         letters = await asyncio.to_thread(read_letters, resources.settings, limit=DLQ_SCAN_LIMIT)
-    except Exception as exc:  # the broker is not reachable
+    except KafkaException as exc:  # the broker is not reachable
         raise ServiceUnavailable("the dead-letter queue cannot be read now") from exc
     if page.after is not None:
         last = tuple(int(p) for p in _letter_position(page.after))
@@ -586,14 +587,16 @@ async def replay_dead_letter(
     ) as detail:
         try:
             letter = await asyncio.to_thread(read_letter, resources.settings, partition, offset, timeout=5.0)
-        except Exception as exc:
+        except KafkaException as exc:  # the broker is not reachable
             raise ServiceUnavailable("the dead-letter queue cannot be read now") from exc
         if letter is None:
             raise NotFound("no such dead letter")
         detail.update(event_id=letter.event_id, event_type=letter.event_type)
         try:
             outcomes = await DeadLetterReplayer(resources.settings, resources.session_maker).replay([letter])
-        except Exception as exc:
+        # The broker did not take it: the producer refused it, or `DeadLetterReplayer` raises a
+        # RuntimeError when the broker did not acknowledge every replay.
+        except (KafkaException, BufferError, RuntimeError) as exc:
             raise ServiceUnavailable("the replay could not be produced; try again") from exc
         outcome = outcomes[0]
         detail["status"] = outcome.status

@@ -1,9 +1,9 @@
 """`lendflow`: the one entry point of every Lendflow process.
 
-    lendflow services up|down|status   the local stack (Temporal and its UI, Kafka, PostgreSQL, Redis)
-    lendflow migrate                   bring the database schema to the newest revision
-    lendflow api | worker | simulator  run one process in the foreground
-    lendflow run                       the whole stack and every process, until Ctrl-C
+lendflow services up|down|status   the local stack (Temporal and its UI, Kafka, PostgreSQL, Redis)
+lendflow migrate                   bring the database schema to the newest revision
+lendflow api | worker | simulator  run one process in the foreground
+lendflow run                       the whole stack and every process, until Ctrl-C
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ app.command("demo")(demo)
 app.command("app")(customer_app)
 
 ServiceNames = Annotated[
-    list[str] | None, typer.Argument(help="Only these services (postgres, redis, kafka, temporal, temporal-ui).", show_default=False)
+    list[str] | None,
+    typer.Argument(help="Only these services (postgres, redis, kafka, temporal, temporal-ui).", show_default=False),
 ]
 
 
@@ -48,7 +49,8 @@ def _settings() -> Settings:
 @services_app.command("up")
 def services_up(only: ServiceNames = None) -> None:
     """Bring the services up (idempotent) and wait until each answers."""
-    from lendflow.services import ServiceError, services_up as up
+    from lendflow.services import ServiceError
+    from lendflow.services import services_up as up
 
     settings = _settings()
     try:
@@ -62,7 +64,8 @@ def services_up(only: ServiceNames = None) -> None:
 @services_app.command("down")
 def services_down(only: ServiceNames = None) -> None:
     """Stop the services that `services up` started, and only those."""
-    from lendflow.services import ServiceError, services_down as down
+    from lendflow.services import ServiceError
+    from lendflow.services import services_down as down
 
     try:
         stopped = down(_settings(), only)
@@ -111,7 +114,11 @@ def api(
     if not skip_migrations:
         upgrade_to_head()
     uvicorn.run(
-        "api.main:app", host=host or settings.api.host, port=port or settings.api.port, log_config=None, access_log=False
+        "api.main:app",
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -154,7 +161,9 @@ def run() -> None:
     A process that crashes is restarted with growing delays (see `lendflow.supervisor`); restarts are
     counted in `lendflow_process_restarts_total` in `.run/metrics/lendflow_run.prom`.
     """
-    from lendflow.services import ServiceError, services_down as down, services_up as up
+    from lendflow.services import ServiceError
+    from lendflow.services import services_down as down
+    from lendflow.services import services_up as up
     from storage.migrate import upgrade_to_head
 
     settings = _settings()

@@ -10,6 +10,7 @@ metrics of the pipeline) or is a 404.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -52,10 +53,8 @@ class ProcessHealth:
         """Beat from the event loop until `stop` is set (run it as a task beside the process's work)."""
         while not stop.is_set():
             self.beat()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-            except TimeoutError:
-                pass
 
 
 def probe_app(health: ProcessHealth, fallback: WsgiApp | None = None) -> WsgiApp:
@@ -89,6 +88,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 def serve_probes(health: ProcessHealth, host: str, port: int, fallback: WsgiApp | None = None) -> WSGIServer:
     """Serve the probes (and `fallback`) on a daemon thread; the server (its `server_port` when `port` is 0)."""
-    server = make_server(host, port, probe_app(health, fallback), server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        host, port, probe_app(health, fallback), server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name=f"health-{server.server_port}", daemon=True).start()
     return server

@@ -15,6 +15,7 @@ Logs and data live under ``.run/`` at the repository root.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -90,7 +91,10 @@ def _apt_install(*packages: str) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], check=True, env=env, capture_output=True
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
+        capture_output=True,
     )
 
 
@@ -123,10 +127,8 @@ def _stop_pid(pid: int, *, timeout: float = 20.0) -> None:
     while time.monotonic() < deadline and _pid_alive(pid):
         time.sleep(0.2)
     if _pid_alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 class Service:

@@ -166,7 +166,11 @@ class AuthSettings(BaseModel):
     @model_validator(mode="after")
     def _active_key_is_listed(self) -> AuthSettings:
         # A key id travels in every token's header and in the JWKS: short, plain ASCII.
-        bad = [k for k in self.signing_keys if not (0 < len(k) <= 64 and all(c.isascii() and (c.isalnum() or c in "._-") for c in k))]
+        bad = [
+            k
+            for k in self.signing_keys
+            if not (0 < len(k) <= 64 and all(c.isascii() and (c.isalnum() or c in "._-") for c in k))
+        ]
         if bad:
             raise ValueError(f"auth.signing_keys ids must be 1-64 of A-Z a-z 0-9 . _ - (got {bad})")
         if self.active_signing_key not in self.signing_keys:

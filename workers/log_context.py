@@ -4,7 +4,7 @@ has the customer's personal values masked in every line of the attempt."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -15,7 +15,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from lendflow.logging import is_personal_field, remember_personal_values
 
 
-def _customer_id(args: tuple[Any, ...] | list[Any]) -> str | None:
+def _customer_id(args: Sequence[Any]) -> str | None:
     for arg in args:
         customer = getattr(arg, "customer_id", None)
         if customer:
@@ -33,7 +33,7 @@ def _fields(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _personal_values(args: tuple[Any, ...] | list[Any], depth: int = 0) -> Iterator[object]:
+def _personal_values(args: Sequence[Any], depth: int = 0) -> Iterator[object]:
     """The values of the activity's input held in personal fields (CPF, name, e-mail), two levels deep."""
     for arg in args:
         for name, value in _fields(arg).items():

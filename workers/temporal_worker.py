@@ -21,8 +21,8 @@ from integrations.factory import ProviderClients
 from lendflow.health import ProcessHealth, serve_probes
 from lendflow.settings import LenderSettings, Settings
 from lendflow.temporal import connect
-from workers.log_context import LogContextInterceptor
 from storage.db import create_engine, create_session_maker
+from workers.log_context import LogContextInterceptor
 from workflows.diagnostics import WorkerPingWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.origination import LoanOriginationWorkflow
@@ -92,7 +92,9 @@ async def run_worker(settings: Settings) -> None:
         engine = create_engine(settings.postgres)
         async with ProviderClients.from_settings(settings) as providers:
             worker = build_worker(
-                client, settings.temporal.task_queue, project_activities(create_session_maker(engine), providers, settings.lender)
+                client,
+                settings.temporal.task_queue,
+                project_activities(create_session_maker(engine), providers, settings.lender),
             )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -74,7 +74,9 @@ def _expect(response: httpx.Response, *statuses: int, what: str) -> dict[str, An
 
 
 class Journey:
-    def __init__(self, api: httpx.AsyncClient, simulator: httpx.AsyncClient, links: DemoLinks, say: Callable[[str], None]):
+    def __init__(
+        self, api: httpx.AsyncClient, simulator: httpx.AsyncClient, links: DemoLinks, say: Callable[[str], None]
+    ):
         self.api = api
         self.simulator = simulator
         self.links = links
@@ -91,7 +93,8 @@ class Journey:
         # The outside world: the Federal Revenue knows this person, the bureau scores them well.
         _expect(
             await self.simulator.put(
-                f"/_admin/federal-revenue/cpf/{cpf}", json={"status": "regular", "name": name, "birth_date": birth.isoformat()}
+                f"/_admin/federal-revenue/cpf/{cpf}",
+                json={"status": "regular", "name": name, "birth_date": birth.isoformat()},
             ),
             200,
             what="simulator: Federal Revenue answer",
@@ -328,7 +331,9 @@ async def _print_ledger(settings: Settings, application_id: str, say: Callable[[
 
 
 def demo(
-    failures: Annotated[bool, typer.Option("--failures", help="Journeys that fail on purpose, and their compensations.")] = False,
+    failures: Annotated[
+        bool, typer.Option("--failures", help="Journeys that fail on purpose, and their compensations.")
+    ] = False,
     api_url: Annotated[str | None, typer.Option(help="The API (default from settings).")] = None,
     simulator_url: Annotated[str | None, typer.Option(help="The provider simulator (default from settings).")] = None,
 ) -> None:

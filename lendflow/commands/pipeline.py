@@ -1,10 +1,10 @@
 """`lendflow pipeline` runs the Kafka stages; `lendflow dlq list|show|replay` is for ops.
 
-    lendflow pipeline                                   every stage in one process
-    lendflow pipeline --stage validation --stage trusted only these (dedupe runs inside validation)
-    lendflow dlq list [--limit 50]                      the dead letters, oldest first per partition
-    lendflow dlq show 2:41                              one letter: headers and original bytes
-    lendflow dlq replay 2:41 [3:7 ...] | --all          back to incoming with the attempt raised
+lendflow pipeline                                   every stage in one process
+lendflow pipeline --stage validation --stage trusted only these (dedupe runs inside validation)
+lendflow dlq list [--limit 50]                      the dead letters, oldest first per partition
+lendflow dlq show 2:41                              one letter: headers and original bytes
+lendflow dlq replay 2:41 [3:7 ...] | --all          back to incoming with the attempt raised
 """
 
 from __future__ import annotations
@@ -136,7 +136,9 @@ def dlq_replay(
     all_letters: Annotated[bool, typer.Option("--all", help="Every letter (up to the replay limit).")] = False,
     stage: Annotated[str | None, typer.Option(help="With --all: only letters from this stage.")] = None,
     event_type: Annotated[str | None, typer.Option(help="With --all: only this event type.")] = None,
-    force: Annotated[bool, typer.Option(help="Replay letters already replayed (the pipeline still applies an event once).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replay letters already replayed (the pipeline still applies an event once).")
+    ] = False,
 ) -> None:
     """Re-produce dead letters to the incoming topic with the attempt count raised."""
     from pipeline.dlq import DeadLetterReplayer, read_letters

@@ -8,7 +8,7 @@ The same kernel (`domain.credit.simulate`) and the same limits from settings as 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -31,7 +31,6 @@ from domain.credit import (
 )
 from domain.credit.due_dates import add_months
 from lendflow.settings import get_settings
-
 
 
 def quote(

@@ -112,9 +112,7 @@ class PageRequest:
 def page_request(
     request: Request,
     settings: SettingsDep,
-    limit: Annotated[
-        int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (default 20).")
-    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (default 20).")] = None,
     cursor: Annotated[
         str | None,
         Query(

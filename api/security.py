@@ -35,11 +35,11 @@ import jwt
 import redis.asyncio as aioredis
 import redis.exceptions
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
-from jwt.algorithms import OKPAlgorithm
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Request
+from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -277,7 +277,12 @@ class SessionStore:
         return self._add(session, kind, subject_id, uuid.uuid4(), _now() + timedelta(seconds=ttl))
 
     def _add(
-        self, session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID, family_id: uuid.UUID, expires_at: datetime
+        self,
+        session: AsyncSession,
+        kind: SubjectKind,
+        subject_id: uuid.UUID,
+        family_id: uuid.UUID,
+        expires_at: datetime,
     ) -> IssuedRefresh:
         token = secrets.token_urlsafe(32)
         session.add(
@@ -311,7 +316,9 @@ class SessionStore:
             raise InvalidRefreshToken()
         row.used_at = _now()
         # A customer's session slides forward; an operator's ends when its family's first token did.
-        expires_at = row.expires_at if kind == "operator" else _now() + timedelta(seconds=self._auth.refresh_ttl_seconds)
+        expires_at = (
+            row.expires_at if kind == "operator" else _now() + timedelta(seconds=self._auth.refresh_ttl_seconds)
+        )
         issued = self._add(session, kind, row.subject_id, row.family_id, expires_at)
         await session.commit()
         return issued
@@ -330,7 +337,10 @@ class SessionStore:
 
     async def mark_revoked(self, family_id: uuid.UUID) -> None:
         # Access tokens of the family live at most this long; after that the mark is not needed.
-        ttl = max(self._auth.access_ttl_seconds, self._auth.ops_access_ttl_seconds, self._auth.ops_session_max_seconds) + 60
+        ttl = (
+            max(self._auth.access_ttl_seconds, self._auth.ops_access_ttl_seconds, self._auth.ops_session_max_seconds)
+            + 60
+        )
         await self._redis.set(self._revoked_key(family_id), b"1", ex=ttl)
 
     async def is_revoked(self, family_id: uuid.UUID) -> bool:

@@ -71,7 +71,9 @@ async def submit(
     return row, claimed is not None
 
 
-async def of_customer(session: AsyncSession, customer_id: uuid.UUID, application_id: uuid.UUID) -> LoanApplication | None:
+async def of_customer(
+    session: AsyncSession, customer_id: uuid.UUID, application_id: uuid.UUID
+) -> LoanApplication | None:
     """The application, only when it is this customer's."""
     return await session.scalar(
         select(LoanApplication).where(LoanApplication.id == application_id, LoanApplication.customer_id == customer_id)

@@ -40,7 +40,9 @@ from lendflow.temporal import payload_codec
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/codec", tags=["operations"])
-NAMESPACE_HEADER = Annotated[str | None, Header(alias="X-Namespace", max_length=255, description="Sent by the Temporal UI")]
+NAMESPACE_HEADER = Annotated[
+    str | None, Header(alias="X-Namespace", max_length=255, description="Sent by the Temporal UI")
+]
 
 
 class WirePayload(BaseModel):
@@ -140,7 +142,9 @@ async def start_session(
     # The cookie lasts the operator's session (a shift), not an access token's 15 minutes: the UI
     # cannot refresh it, and its audience opens nothing but the codec.
     codec = codec_tokens(settings.auth).issue(session.operator.id, session.refresh.family_id, "ops")
-    response.set_cookie(OPS_CODEC_COOKIE, codec.token, max_age=codec.expires_in, **_cookie_attributes(request, settings))
+    response.set_cookie(
+        OPS_CODEC_COOKIE, codec.token, max_age=codec.expires_in, **_cookie_attributes(request, settings)
+    )
     response.headers["Cache-Control"] = "no-store"
     return CodecSession(
         operator=session.operator.username, expires_in=codec.expires_in, temporal_ui_url=settings.temporal.ui_url
@@ -171,7 +175,8 @@ async def end_session(request: Request, operator: CodecOperator, resources: Reso
 async def session_page(settings: SettingsDep) -> HTMLResponse:
     """The log-in page an operator opens before looking at workflows in the Temporal UI."""
     page = _SESSION_PAGE.replace("{{ui_url}}", html.escape(settings.temporal.ui_url)).replace(
-        "{{ui_url_json}}", json.dumps(settings.temporal.ui_url).replace("<", "\\u003c")  # inert inside <script>
+        "{{ui_url_json}}",
+        json.dumps(settings.temporal.ui_url).replace("<", "\\u003c"),  # inert inside <script>
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 

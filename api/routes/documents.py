@@ -117,7 +117,9 @@ async def submit_document(
     except ProviderError as exc:
         log.warning("document.ecm_unavailable", error=type(exc).__name__)
         raise ServiceUnavailable("the document store is not available; try again") from exc
-    document = await _record(resources, caller.customer_id, document_type, stored.document_id, sha256, content_type, len(content))
+    document = await _record(
+        resources, caller.customer_id, document_type, stored.document_id, sha256, content_type, len(content)
+    )
     try:
         await asyncio.wait_for(
             events.publish(document_submitted(document)), timeout=resources.settings.api.produce_timeout_seconds

@@ -89,7 +89,8 @@ async def receive_webhook(
     webhook_id: Annotated[str | None, Header(alias=ID_HEADER, description="Unique per event")] = None,
     timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER, description="Unix seconds of signing")] = None,
     signature: Annotated[
-        str | None, Header(alias=SIGNATURE_HEADER, description='"v1=<hex HMAC-SHA256 of {timestamp}.{body}>", comma-separated')
+        str | None,
+        Header(alias=SIGNATURE_HEADER, description='"v1=<hex HMAC-SHA256 of {timestamp}.{body}>", comma-separated'),
     ] = None,
     event_type: Annotated[str | None, Header(alias=EVENT_HEADER)] = None,
 ) -> WebhookAccepted:
@@ -98,7 +99,7 @@ async def receive_webhook(
         raise NotFound("no such provider")
     raw = await request.body()
     try:
-        verified = webhook_verifier(resources.settings, provider).verify(request.headers, raw)  # type: ignore[arg-type]
+        verified = webhook_verifier(resources.settings, provider).verify(request.headers, raw)
     except WebhookVerificationError as exc:
         log.warning("webhook.rejected", provider=provider, reason=type(exc).__name__)
         raise BadSignature("stale delivery" if isinstance(exc, StaleWebhook) else type(exc).__name__) from exc

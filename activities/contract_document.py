@@ -232,7 +232,9 @@ def render_ccb(terms: CcbTerms) -> bytes:
     pdf.set_font("DejaVu", "B", 15)
     pdf.cell(0, 8, "CÉDULA DE CRÉDITO BANCÁRIO", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "", 9.5)
-    pdf.cell(0, 5, "Empréstimo pessoal · Lei nº 10.931/2004, arts. 26 a 45", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        0, 5, "Empréstimo pessoal · Lei nº 10.931/2004, arts. 26 a 45", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.cell(
         0, 5, f"Nº {terms.contract_number} · Emitida em {date_br(terms.issue_date)}", align="C",
         new_x=XPos.LMARGIN, new_y=YPos.NEXT,
@@ -314,7 +316,9 @@ def render_ccb(terms: CcbTerms) -> bytes:
         total = table.row()
         total.cell("Valor total a pagar", style=FontFace(emphasis="BOLD"))
         total.cell(brl(worksheet.total_payable), style=FontFace(emphasis="BOLD"))
-        total.cell(percent(sum((line.percent for line in worksheet.lines), Decimal(0))), style=FontFace(emphasis="BOLD"))
+        total.cell(
+            percent(sum((line.percent for line in worksheet.lines), Decimal(0))), style=FontFace(emphasis="BOLD")
+        )
     pdf.ln(1)
     pdf.paragraph(
         f"O CET considera os fluxos de {date_br(terms.issue_date)} (valor liberado) e das {len(terms.installments)} "
@@ -338,7 +342,14 @@ def render_ccb(terms: CcbTerms) -> bytes:
             heading.cell(text)
         for i in terms.installments:
             row = table.row()
-            for text in (str(i.number), date_br(i.due_date), brl(i.payment), brl(i.interest), brl(i.amortization), brl(i.balance)):
+            for text in (
+                str(i.number),
+                date_br(i.due_date),
+                brl(i.payment),
+                brl(i.interest),
+                brl(i.amortization),
+                brl(i.balance),
+            ):
                 row.cell(text)
         total = table.row()
         bold = FontFace(emphasis="BOLD")
@@ -456,7 +467,10 @@ def render_signature_certificate(evidence: SignatureEvidence) -> bytes:
         [
             ("Provedor", evidence.provider),
             ("Envelope", evidence.envelope_id),
-            ("Situação do envelope", f"{ENVELOPE_STATUS_NAMES.get(evidence.envelope_status, evidence.envelope_status)} ({evidence.envelope_status})"),
+            (
+                "Situação do envelope",
+                f"{ENVELOPE_STATUS_NAMES.get(evidence.envelope_status, evidence.envelope_status)} ({evidence.envelope_status})",
+            ),
             ("Envelope criado em", _moment(evidence.envelope_created_at)),
             ("Envelope concluído em", _moment(evidence.completed_at)),
         ],
@@ -487,8 +501,6 @@ def _moment(moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     local = moment.astimezone(BRASILIA)
     return f"{local.strftime('%d/%m/%Y %H:%M:%S')} (horário de Brasília) · {utc.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-
-
 
 
 def sample_contract() -> bytes:

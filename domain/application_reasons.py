@@ -55,7 +55,12 @@ _EXACT = {
     "payout_failed": CustomerReason.DISBURSEMENT_FAILED,
     "payout_not_settled": CustomerReason.DISBURSEMENT_FAILED,
 }
-_ELIGIBILITY = {"customer_not_active", "another_application_open", "amount_outside_product_limits", "term_outside_product_limits"}
+_ELIGIBILITY = {
+    "customer_not_active",
+    "another_application_open",
+    "amount_outside_product_limits",
+    "term_outside_product_limits",
+}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ offset is exact and keeps workflows deterministic (no time-zone database inside 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
 
@@ -19,4 +19,4 @@ def business_date(moment: datetime) -> date:
 
 def business_today() -> date:
     """Today in Brasília, for code outside workflows (the API, the CLI); workflows use `workflow.now()`."""
-    return business_date(datetime.now(timezone.utc))
+    return business_date(datetime.now(UTC))

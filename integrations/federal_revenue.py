@@ -73,7 +73,7 @@ class CpfRegistration(BaseModel):
 
 
 def _ddmmyyyy(value: str) -> date:
-    return datetime.strptime(value, "%d%m%Y").date()
+    return datetime.strptime(value, "%d%m%Y").date()  # noqa: DTZ007 - a calendar date, no time of day
 
 
 class _Situacao(BaseModel):

@@ -153,10 +153,7 @@ class CreditProfile:
 
 def credit_profile_for(cpf: str) -> CreditProfile:
     seed = _seed(cpf, "credit")
-    if cpf.startswith("998"):
-        score = int(cpf[3:6])
-    else:
-        score = 300 + seed % 651
+    score = int(cpf[3:6]) if cpf.startswith("998") else 300 + seed % 651
     income = Decimal(1500 + (seed >> 12) % 470 * 50).quantize(Decimal("0.01"))
     count = 0 if score >= 600 else (1 if score >= 400 else 2)
     records = tuple(

@@ -9,6 +9,7 @@ refunded, which settles like a payout and sends ``refund.settled``.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
@@ -21,7 +22,13 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.pix_codes import build_br_code, is_valid_end_to_end_id, is_valid_txid, new_end_to_end_id, new_return_id
+from integrations.pix_codes import (
+    build_br_code,
+    is_valid_end_to_end_id,
+    is_valid_txid,
+    new_end_to_end_id,
+    new_return_id,
+)
 from simulator.state import (
     PAYER_ISPB,
     ChargeRecord,
@@ -123,10 +130,10 @@ def resume_settlements(state: SimulatorState) -> None:
     delay = state.settings.simulator.settlement_delay_seconds
     for payout in state.payouts.values():
         if payout.status == "processing":
-            state.schedule(delay, lambda payout=payout: _settle_payout(state, payout))
+            state.schedule(delay, functools.partial(_settle_payout, state, payout))
     for refund in state.refunds.values():
         if refund.status == "EM_PROCESSAMENTO":
-            state.schedule(delay, lambda refund=refund: _settle_refund(state, refund))
+            state.schedule(delay, functools.partial(_settle_refund, state, refund))
 
 
 @payouts_api.post("/payouts")

@@ -538,7 +538,9 @@ class SimulatorState:
         }
         self.charge_by_location = {charge.location_id: charge.txid for charge in self.charges.values()}
         # The same objects as the charges' payments, as when they were received.
-        self.received = {payment.end_to_end_id: payment for charge in self.charges.values() for payment in charge.payments}
+        self.received = {
+            payment.end_to_end_id: payment for charge in self.charges.values() for payment in charge.payments
+        }
 
     @property
     def public_base_url(self) -> str:

@@ -75,9 +75,7 @@ async def post_entry(
     )
     session.add(entry)
     await session.flush()
-    session.add_all(
-        JournalLine(entry_id=entry.id, account=p.account, debit=p.debit, credit=p.credit) for p in postings
-    )
+    session.add_all(JournalLine(entry_id=entry.id, account=p.account, debit=p.debit, credit=p.credit) for p in postings)
     await session.flush()
     return entry
 

@@ -44,7 +44,9 @@ def upgrade() -> None:
         sa.Column("account", sa.String(60), nullable=False),
         sa.Column("debit", sa.Numeric(18, 2), nullable=False, server_default="0"),
         sa.Column("credit", sa.Numeric(18, 2), nullable=False, server_default="0"),
-        sa.CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="ck_journal_lines_one_side"),
+        sa.CheckConstraint(
+            "debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="ck_journal_lines_one_side"
+        ),
     )
     op.create_index("ix_journal_lines_entry_id", "journal_lines", ["entry_id"])
     op.create_index("ix_journal_lines_account", "journal_lines", ["account"])

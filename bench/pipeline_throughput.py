@@ -1,6 +1,6 @@
 """Events per second from incoming to trusted, next to a raw consume-and-produce loop, same broker, same run.
 
-    .venv/bin/python bench/pipeline_throughput.py [--events 20000] [--batch-size 500]
+    .venv/bin/python bench/pipeline_throughput.py [--events 20000] [--batch-size 500] [--consumers N] [--processes N]
 
 Both sides get the same warm start (their consumer groups joined and a warm-up batch through), then
 the same burst of ``pix.charge.paid`` events is produced to their input topic, and the clock runs
@@ -9,6 +9,8 @@ from the start of the burst until a read-committed counter has seen every event 
 - pipeline: the validation stage (Redis + PostgreSQL dedupe, schema and business checks against
   PostgreSQL, a Kafka transaction per batch) and the trusted stage (dedupe again, enrichment from
   PostgreSQL, a Kafka transaction per batch), in this process, as `lendflow pipeline` runs them;
+  With ``--processes N``, N-1 more `lendflow pipeline` processes (replicas, as production runs them)
+  join the same consumer groups and share the partitions: one Python process is bound to one core;
 - raw: one consumer and one idempotent acks=all producer copying each message to another topic,
   committing offsets after each flushed batch — no parsing, no Redis, no database, no transactions.
 
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -111,6 +115,44 @@ async def seed(settings: Settings) -> list[PixCharge]:
             charges.append(charge)
     await engine.dispose()
     return charges
+
+
+def replica_environment(settings: Settings, replica: int) -> dict[str, str]:
+    """What a `lendflow pipeline` replica needs to join this run's stages: configured by environment, as in production."""
+    topics, pipeline = settings.kafka.topics, settings.pipeline
+    return {
+        **os.environ,
+        "LENDFLOW_LOG_LEVEL": os.environ.get("BENCH_REPLICA_LOG_LEVEL", "WARNING"),
+        "LENDFLOW_POSTGRES__DSN": settings.postgres.dsn.get_secret_value(),
+        "LENDFLOW_REDIS__URL": settings.redis.url.get_secret_value(),
+        "LENDFLOW_REDIS__DEDUPE_TTL_SECONDS": str(settings.redis.dedupe_ttl_seconds),
+        "LENDFLOW_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        "LENDFLOW_KAFKA__TOPICS__INCOMING": topics.incoming,
+        "LENDFLOW_KAFKA__TOPICS__VALIDATED": topics.validated,
+        "LENDFLOW_KAFKA__TOPICS__DLQ": topics.dlq,
+        "LENDFLOW_KAFKA__TOPICS__TRUSTED": topics.trusted,
+        "LENDFLOW_KAFKA__TOPICS__EVENTS": topics.events,
+        "LENDFLOW_PIPELINE__GROUPS__VALIDATION": pipeline.groups.validation,
+        "LENDFLOW_PIPELINE__GROUPS__TRUSTED": pipeline.groups.trusted,
+        "LENDFLOW_PIPELINE__INSTANCE_ID": f"{pipeline.instance_id}-replica{replica}",
+        "LENDFLOW_PIPELINE__REDIS_KEY_PREFIX": pipeline.redis_key_prefix,
+        "LENDFLOW_PIPELINE__BATCH_SIZE": str(pipeline.batch_size),
+        "LENDFLOW_PIPELINE__CONSUMERS_PER_STAGE": str(pipeline.consumers_per_stage),
+        "LENDFLOW_PIPELINE__POLL_TIMEOUT_SECONDS": str(pipeline.poll_timeout_seconds),
+        "LENDFLOW_PIPELINE__METRICS_PORT": "0",
+    }
+
+
+def start_replicas(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "lendflow", "pipeline", "--stage", "validation", "--stage", "trusted",
+             "--skip-migrations"],
+            cwd=Path(__file__).resolve().parent.parent, env=replica_environment(settings, replica),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_REPLICA_LOG", os.devnull), "ab"),
+        )  # fmt: skip
+        for replica in range(1, count)
+    ]
 
 
 def charge_events(charges: list[PixCharge], count: int) -> list[tuple[bytes, bytes]]:
@@ -223,7 +265,7 @@ def measure(settings: Settings, source: str, target: str, burst: list[tuple[byte
         counter.close()
 
 
-async def run(events: int, batch_size: int, consumers: int) -> None:
+async def run(events: int, batch_size: int, consumers: int, processes: int = 1) -> None:
     base = Settings()
     configure_logging(base.model_copy(update={"log_level": "WARNING"}))
     app_dsn = base.postgres.dsn.get_secret_value()
@@ -235,6 +277,7 @@ async def run(events: int, batch_size: int, consumers: int) -> None:
     topics = settings.kafka.topics
     redis = aioredis.from_url(settings.redis.url.get_secret_value())
     engine = None
+    replicas: list[subprocess.Popen[bytes]] = []
     try:
         upgrade_to_head(dsn)
         charges = await seed(settings)
@@ -254,13 +297,24 @@ async def run(events: int, batch_size: int, consumers: int) -> None:
         parts = PipelineParts(settings=settings, sessions=create_session_maker(engine), redis=redis, documents=NoDocuments())
         stop = asyncio.Event()
         stages = asyncio.create_task(run_stages(build_stages(parts, ["validation", "trusted"]), stop))
+        replicas = start_replicas(settings, processes)
         await asyncio.to_thread(measure, settings, topics.incoming, topics.trusted, charge_events(charges, WARM_UP))
+        if replicas:  # let the groups settle on their final assignment before the clock runs
+            await asyncio.sleep(10)
+            await asyncio.to_thread(measure, settings, topics.incoming, topics.trusted, charge_events(charges, WARM_UP))
         pipeline_rate = await asyncio.to_thread(
             measure, settings, topics.incoming, topics.trusted, charge_events(charges, events)
         )
         stop.set()
         await stages
     finally:
+        for replica in replicas:
+            replica.terminate()
+        for replica in replicas:
+            try:
+                replica.wait(30)
+            except subprocess.TimeoutExpired:
+                replica.kill()
         keys = [key async for key in redis.scan_iter(match=f"{settings.pipeline.redis_key_prefix}:*", count=5000)]
         for start in range(0, len(keys), 5000):
             await redis.unlink(*keys[start : start + 5000])
@@ -270,7 +324,7 @@ async def run(events: int, batch_size: int, consumers: int) -> None:
         with psycopg.connect(_plain(app_dsn), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
-    print(f"events: {events}, batch size: {batch_size}, consumers per stage: {consumers}, "
+    print(f"events: {events}, batch size: {batch_size}, consumers per stage: {consumers}, processes: {processes}, "
           f"broker: {settings.kafka.bootstrap_servers}, partitions: {settings.kafka.partitions}")  # fmt: skip
     print(f"raw consume-and-produce loop:        {raw_rate:10,.0f} events/s")
     print(f"pipeline incoming → trusted:         {pipeline_rate:10,.0f} events/s")
@@ -282,8 +336,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--consumers", type=int, default=None, help="per stage (default: settings)")
+    parser.add_argument("--processes", type=int, default=1, help="pipeline processes sharing the partitions")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.batch_size, args.consumers or Settings().pipeline.consumers_per_stage))
+    consumers = args.consumers or Settings().pipeline.consumers_per_stage
+    asyncio.run(run(args.events, args.batch_size, consumers, args.processes))
 
 
 if __name__ == "__main__":

@@ -119,7 +119,10 @@ def test_docker_compose_config_accepts_the_stack_with_and_without_the_logs_profi
 @pytest.mark.timeout(1800)
 def test_docker_compose_config_refuses_a_broken_file(docker: str, tmp_path: Path) -> None:
     broken = dict(COMPOSE)
-    broken["services"] = {**SERVICES, "api": {**SERVICES["api"], "depends_on": {"nowhere": {"condition": "service_started"}}}}
+    broken["services"] = {
+        **SERVICES,
+        "api": {**SERVICES["api"], "depends_on": {"nowhere": {"condition": "service_started"}}},
+    }
     compose_file = tmp_path / "docker-compose.yml"
     compose_file.write_text(yaml.safe_dump(broken))
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")

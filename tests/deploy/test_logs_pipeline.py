@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -40,7 +39,9 @@ def _logstash_cpf_masker() -> Any:
     literal = re.search(r"@cpf_pattern = /(.+)/\s*$", PIPELINE, re.MULTILINE)
     assert literal, "the pipeline no longer defines @cpf_pattern"
     pattern = re.compile(literal.group(1))
-    replacement = re.search(r'gsub\(@cpf_pattern\) \{ "\*\*\*\.#\{\$(\d) \|\| \$(\d)\}\.#\{\$(\d) \|\| \$(\d)\}-\*\*" \}', PIPELINE)
+    replacement = re.search(
+        r'gsub\(@cpf_pattern\) \{ "\*\*\*\.#\{\$(\d) \|\| \$(\d)\}\.#\{\$(\d) \|\| \$(\d)\}-\*\*" \}', PIPELINE
+    )
     assert replacement, "the pipeline no longer masks as ***.ddd.ddd-**"
     middle_a, middle_b, end_a, end_b = (int(group) for group in replacement.groups())
 
@@ -123,17 +124,28 @@ def _logged_names() -> tuple[set[str], set[str]]:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     name = node.func.attr
-                    if name in LOG_METHODS and node.args and isinstance(node.args[0], ast.Constant):
-                        if isinstance(node.args[0].value, str) and "." in node.args[0].value:
-                            events.add(node.args[0].value)
-                            fields.update(k.arg for k in node.keywords if k.arg)
+                    first = node.args[0] if node.args else None
+                    if (
+                        name in LOG_METHODS
+                        and isinstance(first, ast.Constant)
+                        and isinstance(first.value, str)
+                        and "." in first.value
+                    ):
+                        events.add(first.value)
+                        fields.update(k.arg for k in node.keywords if k.arg)
                     if name in {"bind_contextvars", "bound_contextvars", "bind"}:
                         fields.update(k.arg for k in node.keywords if k.arg)
                 if binds and isinstance(node, ast.Dict):
-                    fields.update(k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
-                if binds and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-                    if isinstance(node.slice.value, str):
-                        fields.add(node.slice.value)
+                    fields.update(
+                        k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                    )
+                if (
+                    binds
+                    and isinstance(node, ast.Subscript)
+                    and isinstance(node.slice, ast.Constant)
+                    and isinstance(node.slice.value, str)
+                ):
+                    fields.add(node.slice.value)
     return events, fields
 
 
@@ -167,8 +179,8 @@ def test_saved_objects_reference_only_what_exists() -> None:
         meta = obj["attributes"].get("kibanaSavedObjectMeta", {})
         source = json.loads(meta.get("searchSourceJSON", "{}"))
         if "indexRefName" in source:
-            names = {r["name"]: r for r in obj["references"]}
-            assert names[source["indexRefName"]]["type"] == "index-pattern"
+            by_name = {r["name"]: r for r in obj["references"]}
+            assert by_name[source["indexRefName"]]["type"] == "index-pattern"
         if obj["type"] == "visualization":
             names = {r["name"] for r in obj["references"]}
             assert obj["attributes"]["savedSearchRefName"] in names

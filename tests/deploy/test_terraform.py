@@ -247,7 +247,9 @@ def test_tflint_catches_a_variable_without_type_or_description(tflint: str, tmp_
     variables = module / "variables.tf"
     variables.write_text(variables.read_text() + '\nvariable "snapshot_window" {}\n')
     main = module / "main.tf"
-    main.write_text(re.sub(r'snapshot_window\s*=\s*"02:00-03:00"', "snapshot_window = var.snapshot_window", main.read_text()))
+    main.write_text(
+        re.sub(r'snapshot_window\s*=\s*"02:00-03:00"', "snapshot_window = var.snapshot_window", main.read_text())
+    )
     code, report = _tflint(tflint, module)
     rules = {issue["rule"]["name"] for issue in report["issues"]}
     assert {"terraform_typed_variables", "terraform_documented_variables"} <= rules

@@ -1,6 +1,5 @@
 """PIX client against the live simulator: payouts, charges, refunds, and their webhooks."""
 
-import asyncio
 import re
 import uuid
 from collections.abc import Callable
@@ -80,7 +79,7 @@ async def test_payout_is_accepted_then_settles_and_sends_a_signed_webhook(
 
 
 async def test_same_idempotency_key_twice_pays_once(
-    providers: ProviderClients, new_id: NewId, webhook_inbox: Any
+    providers: ProviderClients, new_id: NewId, webhook_inbox: Any, admin: httpx.AsyncClient
 ) -> None:
     reference = new_id("loan")
     request = dict(
@@ -97,7 +96,20 @@ async def test_same_idempotency_key_twice_pays_once(
     third = await providers.pix.create_payout(**request)  # type: ignore[arg-type]
     assert third.end_to_end_id == first.end_to_end_id
     assert third.status is PayoutStatus.SETTLED
-    await asyncio.sleep(0.3)  # longer than a settlement: a second payment would have shown up by now
+
+    # The PSP's statement is written when a payout is taken: one payout for the reference.
+    statement = (await admin.get("pix/payouts", params={"external_reference": reference})).json()
+    assert [(p["end_to_end_id"], p["status"]) for p in statement] == [(first.end_to_end_id, "settled")]
+    # A payout taken after all three settles after any the three could have made: once its webhook
+    # is delivered, a second settlement of this reference would have been delivered too.
+    marker = new_id("loan")
+    await providers.pix.create_payout(
+        amount=Decimal("1.00"),
+        destination=PixKeyDestination(pix_key=_pix_key()),
+        idempotency_key=f"{marker}/disbursement",
+        external_reference=marker,
+    )
+    await webhook_inbox.wait_for(_about("payout.settled", "external_reference", marker))
     settlements = webhook_inbox.matching(_about("payout.settled", "external_reference", reference))
     assert {d.event.data["end_to_end_id"] for d in settlements} == {first.end_to_end_id}
     assert len({d.event.id for d in settlements}) == 1

@@ -14,8 +14,12 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import free_port, register_and_login, registration
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
+from test_loans import LOAN
+from test_ops import ops_login
+from test_outages import without_temporal
 
 from api.error_handlers import is_outage
 from api.main import create_app
@@ -24,11 +28,7 @@ from api.routes import loans as loan_routes
 from api.routes import ops as ops_routes
 from api.security import SessionStore
 from lendflow.settings import Settings
-from stack_support import free_port, register_and_login, registration
 from storage.models import Customer
-from test_loans import LOAN
-from test_ops import ops_login
-from test_outages import without_temporal
 
 PROBLEM = "application/problem+json"
 PROBLEMS = "https://lendflow.dev/problems/"
@@ -67,7 +67,9 @@ async def test_a_bug_while_starting_the_analysis_answers_500_logged_with_its_mas
     async with served(api_settings) as api:
         account = await register_and_login(api)
         capsys.readouterr()
-        response = await api.post("/v1/loans", json=LOAN, headers={**account.headers, "Idempotency-Key": str(uuid.uuid4())})
+        response = await api.post(
+            "/v1/loans", json=LOAN, headers={**account.headers, "Idempotency-Key": str(uuid.uuid4())}
+        )
 
     assert_internal_error(response)
     logged = capsys.readouterr().err
@@ -86,7 +88,9 @@ async def test_a_bug_while_starting_onboarding_answers_500_and_keeps_no_customer
 
     assert_internal_error(response)
     async with session_maker() as session:
-        assert await session.scalar(select(func.count()).select_from(Customer).where(Customer.email == body["email"])) == 0
+        assert (
+            await session.scalar(select(func.count()).select_from(Customer).where(Customer.email == body["email"])) == 0
+        )
 
 
 async def test_a_bug_in_the_session_check_answers_500_not_503(

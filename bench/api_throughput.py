@@ -1,9 +1,11 @@
 """Requests per second of the API next to a bare FastAPI app, same body models, same uvicorn, same run.
 
     .venv/bin/python bench/api_throughput.py [--duration 10] [--connections 16] [--loans-duration 5] [--rounds 3]
+        [--loop uvloop|asyncio] [--http httptools|h11]
+    .venv/bin/python bench/api_throughput.py --asgi-requests 1000   # CPU per request, no server
 
-Each side runs in its own uvicorn process on loopback with the same settings (one worker, uvloop,
-httptools, no access log), and wrk (Debian's `wrk`, installed with apt when missing) drives it:
+Each side runs in its own uvicorn process on loopback with the same settings (one worker, no access
+log, `--loop uvloop --http httptools` unless `--loop`/`--http` say otherwise), and wrk (Debian's `wrk`, installed with apt when missing) drives it:
 
 - `POST /v1/loan-simulations`, 12 Price installments (the bench's default body): ours prices the
   loan with the credit kernel and answers the full simulation; the bare app validates the same
@@ -54,7 +56,7 @@ from api.routes.simulations import LoanSimulationRequest  # noqa: E402
 
 SIMULATION_BODY = {"amount": "10000.00", "term_months": 12, "monthly_rate": "0.0199", "amortization": "price"}
 LOAN_BODY = {"amount": "5000.00", "term_months": 12, "amortization": "price"}
-UVICORN_OPTIONS = ["--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+UVICORN_OPTIONS = ["--workers", "1", "--no-access-log", "--log-level", "warning"]
 
 # --- The bare app: FastAPI and the same request models, nothing of ours around them ------------
 
@@ -98,10 +100,11 @@ def ensure_wrk() -> str:
 
 
 @contextmanager
-def uvicorn_process(app: str, app_dir: Path, env: dict[str, str]) -> Iterator[str]:
+def uvicorn_process(app: str, app_dir: Path, env: dict[str, str], loop: str, http: str) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1"]
-    process = subprocess.Popen([*command, "--port", str(port), *UVICORN_OPTIONS], env=env, cwd=ROOT)
+    options = [*UVICORN_OPTIONS, "--loop", loop, "--http", http]
+    process = subprocess.Popen([*command, "--port", str(port), *options], env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -189,13 +192,70 @@ async def terminate_workflows(task_queue: str) -> int:
     return count
 
 
+def asgi_cpu_per_request(requests: int) -> None:
+    """CPU milliseconds per simulation request over plain ASGI calls, no server and no wrk: ours vs bare."""
+    from api.main import create_app
+
+    body = json.dumps(SIMULATION_BODY).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/loan-simulations",
+        "raw_path": b"/v1/loan-simulations",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def call(app: object) -> None:
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(int(message["status"]))  # type: ignore[call-overload]
+
+        await app({**scope, "headers": list(scope["headers"]), "state": {}}, receive, send)  # type: ignore[operator]
+        if statuses != [200]:
+            raise RuntimeError(f"the simulation answered {statuses}")
+
+    async def measure(app: object) -> float:
+        for _ in range(50):
+            await call(app)
+        started = time.process_time()
+        for _ in range(requests):
+            await call(app)
+        return (time.process_time() - started) / requests * 1000
+
+    async def both() -> tuple[float, float]:
+        ours = create_app()
+        async with ours.router.lifespan_context(ours):
+            return await measure(bare_app), await measure(ours)
+
+    bare, ours = asyncio.run(both())
+    print(f"CPU ms per POST /v1/loan-simulations over ASGI: baseline {bare:.3f}, ours {ours:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk round on the simulation route")
     parser.add_argument("--loans-duration", type=int, default=5, help="seconds of each wrk round on POST /v1/loans")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side; the best one counts")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--loop", default="uvloop", choices=["uvloop", "asyncio"], help="uvicorn --loop, both sides")
+    parser.add_argument("--http", default="httptools", choices=["httptools", "h11"], help="uvicorn --http, both sides")
+    parser.add_argument("--asgi-requests", type=int, default=0, help="only measure CPU per request over ASGI")
     args = parser.parse_args()
+    if args.asgi_requests:
+        asgi_cpu_per_request(args.asgi_requests)
+        return
     binary = ensure_wrk()
 
     from storage.migrate import upgrade_to_head
@@ -211,8 +271,8 @@ def main() -> None:
     best: dict[str, dict[str, float]] = {route: {"baseline": 0.0, "ours": 0.0} for route in routes}
     try:
         with (
-            uvicorn_process("api_throughput:bare_app", ROOT / "bench", env) as bare_url,
-            uvicorn_process("api.main:app", ROOT, env) as our_url,
+            uvicorn_process("api_throughput:bare_app", ROOT / "bench", env, args.loop, args.http) as bare_url,
+            uvicorn_process("api.main:app", ROOT, env, args.loop, args.http) as our_url,
         ):
             sides = {
                 "baseline": (bare_url, {"Authorization": "Bearer x", "Idempotency-Key": "k"}),

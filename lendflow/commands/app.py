@@ -28,8 +28,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 MOBILE_DIR = Path(__file__).resolve().parents[2] / "mobile"
-# What is not part of the app's sources: installed packages, build output, caches.
-_NOT_SOURCES = {"node_modules", "dist", ".expo", ".build-hash", ".git"}
+# What is not part of the web build: installed packages, build output, caches, the jest tests.
+_NOT_SOURCES = {"node_modules", "dist", ".expo", ".build-hash", ".git", "__tests__"}
 _LOCK_STAMP = ".lendflow-lock-sha256"
 _BUILD_STAMP = ".build-hash"
 

@@ -5,7 +5,8 @@ Revenue refuses sees why; then a fresh customer signs up, uploads three photos, 
 simulates (the BFF goes away mid-way: the app shows its banner and carries on when it is back),
 double-taps apply (one application), accepts the offer, signs on the simulator's signing page, sees
 the money disbursed and installment 1 with its PIX code, which the simulator then pays as the bank
-would; the app shows it paid. A screenshot of each screen is saved under `.run/e2e/mobile/`.
+would; the app shows it paid. Last, the BFF revokes the session (a replayed refresh token) and the app
+goes back to its log-in screen saying so. A screenshot of each screen is saved under `.run/e2e/mobile/`.
 
 The app is the same export `lendflow app` serves (built once per source hash); the test points it at
 this test's API with `window.__LENDFLOW_API_URL__`, and the API lets the app's origin in (CORS).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import struct
 import uuid
 import zlib
@@ -289,6 +291,8 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             status = _tid(page, "loan-status")
             await expect(status).to_have_attribute("data-status", "offer_ready", timeout=SLOW)
             await expect(_tid(page, "offer-time-left")).to_be_visible()
+            # The BFF sends rates in percent ("1.99"): shown as such, not multiplied again.
+            await expect(_tid(page, "offer-rate")).to_have_text(re.compile(r"^\d{1,2},\d{2}% a\.m\.$"))
             await _shot(page, "08-offer")
             await _tid(page, "offer-accept").click()
             await expect(status).to_have_attribute("data-status", "contract_sent", timeout=SLOW)
@@ -327,5 +331,16 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             await expect(_tid(page, "installment-1")).to_have_attribute("data-status", "paid", timeout=SLOW)
             await expect(_tid(page, "installment-1-pix-code")).to_have_count(0)
             await _shot(page, "13-installment-paid")
+
+            # --- The BFF revokes the session (its refresh token replayed): the app ends it cleanly ---
+            stolen = await page.evaluate("window.sessionStorage.getItem('lendflow.refresh_token')")
+            assert stolen
+            async with httpx.AsyncClient(base_url=stack.api.url, timeout=30) as thief:
+                assert (await thief.post("/v1/auth/refresh", json={"refresh_token": stolen})).status_code == 200
+                assert (await thief.post("/v1/auth/refresh", json={"refresh_token": stolen})).status_code == 401
+            await expect(_tid(page, "session-ended")).to_be_visible(timeout=30_000)
+            await expect(_tid(page, "login-submit")).to_be_visible()
+            assert await page.evaluate("window.sessionStorage.getItem('lendflow.refresh_token')") is None
+            await _shot(page, "14-session-ended")
         finally:
             await browser.close()

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_support import ServerThread, free_port
 
 from lendflow.commands.app import MOBILE_DIR, ensure_dependencies
 from lendflow.settings import Settings
-from stack_support import ServerThread, free_port
 
 pytestmark = pytest.mark.timeout(600)
 COMMITTED = MOBILE_DIR / "src" / "api" / "schema.d.ts"
@@ -28,7 +28,9 @@ def test_generated_client_matches_the_running_api(settings: Settings, tmp_path: 
     from api.main import create_app
 
     port = free_port()
-    api = ServerThread(create_app(settings.model_copy(update={"api": settings.api.model_copy(update={"port": port})})), port)
+    api = ServerThread(
+        create_app(settings.model_copy(update={"api": settings.api.model_copy(update={"port": port})})), port
+    )
     api.start()
     try:
         document = httpx.get(f"{api.url}/openapi.json", timeout=30)
@@ -50,6 +52,8 @@ def test_generated_client_matches_the_running_api(settings: Settings, tmp_path: 
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     fresh, committed = generated.read_text(), COMMITTED.read_text()
-    drift = "".join(difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True), "committed", "from the API", n=1))
+    drift = "".join(
+        difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True), "committed", "from the API", n=1)
+    )
     assert fresh == committed, f"mobile/src/api/schema.d.ts is stale; run `npm run gen:api` in mobile/:\n{drift[:4000]}"
     assert '"/v1/loans/{application_id}/installments"' in fresh

@@ -3,12 +3,18 @@ with deep links falling back to the app, rebuilt only when its sources change.""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from lendflow.commands.app import source_hash, web_app
+from lendflow.commands.app import MOBILE_DIR, ensure_web_export, source_hash, web_app
 from lendflow.settings import Settings
+from stack_support import free_port
 
 APP_ORIGIN = "http://127.0.0.1:18081"
 
@@ -87,3 +93,40 @@ def test_the_build_hash_follows_the_sources_not_the_build_output(tmp_path: Path)
     assert source_hash(tmp_path, "http://10.0.0.5:8000") != first
     (tmp_path / "app" / "index.tsx").write_text("export default 2")
     assert source_hash(tmp_path, "http://127.0.0.1:8000") != first
+
+
+@pytest.mark.timeout(1200)
+def test_lendflow_app_builds_once_and_serves_the_app(settings: Settings) -> None:
+    """`lendflow app` (what `lendflow run` starts) serves the export; a second build is a no-op."""
+    api_url = f"http://{settings.api.host}:{settings.api.port}"
+    dist = ensure_web_export(MOBILE_DIR, api_url=api_url, say=print)
+    built_at = (dist / ".build-hash").stat().st_mtime_ns
+    assert ensure_web_export(MOBILE_DIR, api_url=api_url, say=print) == dist
+    assert (dist / ".build-hash").stat().st_mtime_ns == built_at
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lendflow", "app", "--port", str(port), "--api-url", api_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/loans/any-id", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "lendflow app did not answer"
+                time.sleep(0.5)
+        assert page.status_code == 200
+        assert page.text == (dist / "index.html").read_text()
+        script = re.search(r'src="(/_expo/static/js/web/[^"]+\.js)"', page.text)
+        assert script is not None
+        bundle = httpx.get(f"http://127.0.0.1:{port}{script.group(1)}", timeout=10)
+        assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -14,7 +14,7 @@ import { QrCode } from "@/components/QrCode";
 import { StatusTimeline } from "@/components/StatusTimeline";
 import { Button, colors, Loading, Message, Row, Screen, Section, Title } from "@/components/ui";
 import { reasonText, statusText, t } from "@/i18n";
-import { formatDate, formatFractionAsPercent, formatMoney, formatTimeLeft } from "@/lib/format";
+import { formatDate, formatMoney, formatPercent, formatTimeLeft } from "@/lib/format";
 
 const CANCELLABLE = new Set(["submitted", "analyzing", "manual_review", "offer_ready", "offer_accepted", "contract_sent"]);
 
@@ -36,15 +36,16 @@ async function openSigning(url: string): Promise<void> {
   await WebBrowser.openBrowserAsync(url);
 }
 
+// The BFF sends rates in percent with two decimals ("1.99" is 1,99 % a month).
 function Offer({ offer, onAccept, accepting }: { offer: Schemas["OfferView"]; onAccept: () => void; accepting: boolean }) {
   const now = useNow(true);
   return (
     <Section title={t("loan.offer")} testID="loan-offer">
       <Row label={t("simulate.installment")} value={`${offer.term_months}x ${formatMoney(offer.installments[0]?.payment ?? "0")}`} />
-      <Row label={t("loan.offer.rate")} value={`${formatFractionAsPercent(offer.monthly_rate)} a.m.`} />
+      <Row label={t("loan.offer.rate")} value={`${formatPercent(offer.monthly_rate)} a.m.`} testID="offer-rate" />
       <Row label={t("simulate.iof")} value={formatMoney(offer.iof_total)} />
-      <Row label={t("simulate.cetMonthly")} value={formatFractionAsPercent(offer.cet_monthly)} />
-      <Row label={t("simulate.cetAnnual")} value={formatFractionAsPercent(offer.cet_annual)} />
+      <Row label={t("simulate.cetMonthly")} value={formatPercent(offer.cet_monthly)} />
+      <Row label={t("simulate.cetAnnual")} value={formatPercent(offer.cet_annual)} />
       <Row label={t("simulate.released")} value={formatMoney(offer.amount_released)} />
       <Row label={t("simulate.total")} value={formatMoney(offer.total_payable)} />
       <View accessibilityRole="list">

@@ -1,3 +1,6 @@
+import { render, screen } from "@testing-library/react-native";
+
+import { Money } from "@/components/Money";
 import { formatDate, formatMoney, formatPercent, formatTimeLeft, maskDate, parseBrazilianDate, parseMoneyInput } from "@/lib/format";
 import { isValidCpf, maskCpf } from "@/lib/cpf";
 
@@ -47,5 +50,12 @@ describe("CPF", () => {
     expect(maskCpf("529")).toBe("529");
     expect(maskCpf("5299822")).toBe("529.982.2");
     expect(maskCpf("52998224725999")).toBe("529.982.247-25");
+  });
+});
+
+describe("Money", () => {
+  it("shows an amount from the BFF in reais", () => {
+    render(<Money amount="1234.56" />);
+    expect(screen.getByText("R$ 1.234,56")).toBeOnTheScreen();
   });
 });

@@ -33,10 +33,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from lendflow import REPO_ROOT  # noqa: E402
-from lendflow.commands.app import MOBILE_DIR, ensure_web_export, web_app  # noqa: E402
-from lendflow.settings import get_settings  # noqa: E402
-from stack_support import ServerThread, free_port  # noqa: E402
+from stack_support import ServerThread, free_port
+
+from lendflow import REPO_ROOT
+from lendflow.commands.app import MOBILE_DIR, ensure_web_export, web_app
+from lendflow.settings import get_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -72,7 +73,10 @@ def build_blank() -> Path:
     if not (BLANK_DIR / "package.json").exists():
         shutil.rmtree(BLANK_DIR, ignore_errors=True)
         print("bench: creating a blank Expo app…", flush=True)
-        _run(["npx", "--yes", CREATE_EXPO_APP, BLANK_DIR.name, "--template", BLANK_TEMPLATE, "--no-install"], BLANK_DIR.parent)
+        _run(
+            ["npx", "--yes", CREATE_EXPO_APP, BLANK_DIR.name, "--template", BLANK_TEMPLATE, "--no-install"],
+            BLANK_DIR.parent,
+        )
     # The very versions mobile/'s lock file installed (react-dom must match react exactly).
     web_packages = [
         f"{name}@{json.loads((MOBILE_DIR / 'node_modules' / name / 'package.json').read_text())['version']}"

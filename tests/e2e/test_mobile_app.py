@@ -30,9 +30,9 @@ import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import PASSWORD, ServerThread, free_port, new_cpf
 from temporalio.client import Client
 
-from integrations.cpf import format_cpf
 from integrations.factory import ProviderClients
 from lendflow import REPO_ROOT
 from lendflow.commands.app import MOBILE_DIR, ensure_web_export, web_app
@@ -51,7 +51,6 @@ from lendflow.settings import (
 )
 from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
-from stack_support import PASSWORD, ServerThread, free_port, new_cpf
 from storage.models import Customer, LoanApplication, PixCharge
 from workers.temporal_worker import build_worker, project_activities
 
@@ -98,14 +97,18 @@ def _stack_settings(settings: Settings, run_dir: Path, app_origin: str) -> tuple
     api_port, simulator_port = free_port(), free_port()
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
-    topics = KafkaTopics(**{name: f"{getattr(settings.kafka.topics, name)}.app-{run}" for name in KafkaTopics.model_fields})
+    topics = KafkaTopics(
+        **{name: f"{getattr(settings.kafka.topics, name)}.app-{run}" for name in KafkaTopics.model_fields}
+    )
     updated = settings.model_copy(
         update={
             "run_dir": run_dir,
             "kafka": settings.kafka.model_copy(update={"topics": topics}),
             "temporal": settings.temporal.model_copy(update={"task_queue": f"app-{run}"}),
             "api": settings.api.model_copy(update={"port": api_port, "cors_origins": [app_origin]}),
-            "simulator": SimulatorSettings(port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks),
+            "simulator": SimulatorSettings(
+                port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks
+            ),
             "providers": ProvidersSettings(
                 federal_revenue=FederalRevenueSettings(base_url=f"{simulator_url}/federal-revenue"),
                 credit_bureau=CreditBureauSettings(base_url=f"{simulator_url}/credit-bureau"),
@@ -156,7 +159,9 @@ async def app_stack(
     pipeline = asyncio.create_task(run_pipeline(stack_settings, stop=stop_pipeline))
     try:
         async with ProviderClients.from_settings(stack_settings) as providers:
-            worker = build_worker(temporal_client, stack_settings.temporal.task_queue, project_activities(session_maker, providers))
+            worker = build_worker(
+                temporal_client, stack_settings.temporal.task_queue, project_activities(session_maker, providers)
+            )
             async with worker, httpx.AsyncClient(base_url=simulator.url, timeout=30) as admin:
                 stack.simulator = admin
                 yield stack
@@ -189,7 +194,12 @@ async def _person(stack: AppStack, *, cpf_status: str) -> dict[str, str]:
     assert fixed.status_code == 200, fixed.text
     scored = await stack.simulator.put(f"/_admin/credit-bureau/cpf/{cpf}", json={"score": 870, "negative_records": []})
     assert scored.status_code == 200, scored.text
-    return {"cpf": cpf, "name": name, "birth": birth.strftime("%d%m%Y"), "email": f"app-{uuid.uuid4().hex[:12]}@example.com"}
+    return {
+        "cpf": cpf,
+        "name": name,
+        "birth": birth.strftime("%d%m%Y"),
+        "email": f"app-{uuid.uuid4().hex[:12]}@example.com",
+    }
 
 
 async def _sign_up(page: Page, person: dict[str, str]) -> None:
@@ -217,7 +227,9 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR")
+            context = await browser.new_context(
+                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR"
+            )
             await context.add_init_script(f"window.__LENDFLOW_API_URL__ = {json.dumps(stack.api.url)};")
             page = await context.new_page()
 
@@ -321,9 +333,13 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
 
             # --- The bank pays it; the app shows it paid ---
             async with session_maker() as session:
-                application_id = await session.scalar(select(LoanApplication.id).where(LoanApplication.customer_id == customer_id))
+                application_id = await session.scalar(
+                    select(LoanApplication.id).where(LoanApplication.customer_id == customer_id)
+                )
                 txid = await session.scalar(
-                    select(PixCharge.txid).where(PixCharge.application_id == application_id, PixCharge.installment_number == 1)
+                    select(PixCharge.txid).where(
+                        PixCharge.application_id == application_id, PixCharge.installment_number == 1
+                    )
                 )
             assert txid is not None
             paid = await stack.simulator.post(f"/_admin/pix/cob/{txid}/pay")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_support import free_port
 
 from lendflow.commands.app import MOBILE_DIR, ensure_web_export, source_hash, web_app
 from lendflow.settings import Settings
-from stack_support import free_port
 
 APP_ORIGIN = "http://127.0.0.1:18081"
 

@@ -34,20 +34,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
+import psycopg
+import redis.asyncio as aioredis
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from pydantic import SecretStr
 
-from lendflow.logging import configure_logging  # noqa: E402
-from lendflow.services import ensure_topics  # noqa: E402
-from lendflow.settings import KafkaTopics, PipelineGroups, Settings  # noqa: E402
-from pipeline.events import EventEnvelope  # noqa: E402
-from pipeline.kafka import ATTEMPT_HEADER, idempotent_producer_config  # noqa: E402
-from pipeline.runner import PipelineParts, build_stages, run_stages  # noqa: E402
-from storage.db import create_engine, create_session_maker  # noqa: E402
-from storage.migrate import upgrade_to_head  # noqa: E402
-from storage.models import Customer, LoanApplication, PixCharge  # noqa: E402
+from lendflow.logging import configure_logging
+from lendflow.services import ensure_topics
+from lendflow.settings import KafkaTopics, PipelineGroups, Settings
+from pipeline.events import EventEnvelope
+from pipeline.kafka import ATTEMPT_HEADER, idempotent_producer_config
+from pipeline.runner import PipelineParts, build_stages, run_stages
+from storage.db import create_engine, create_session_maker
+from storage.migrate import upgrade_to_head
+from storage.models import Customer, LoanApplication, PixCharge
 
 SUBJECTS = 60
 WARM_UP = 300
@@ -76,7 +76,9 @@ def bench_settings(base: Settings, dsn: str, batch_size: int, consumers: int) ->
             "pipeline": base.pipeline.model_copy(
                 update={
                     "groups": PipelineGroups(
-                        validation=f"bench-validation-{tag}", trusted=f"bench-trusted-{tag}", bridge=f"bench-bridge-{tag}"
+                        validation=f"bench-validation-{tag}",
+                        trusted=f"bench-trusted-{tag}",
+                        bridge=f"bench-bridge-{tag}",
                     ),
                     "instance_id": f"bench-{tag}",
                     "batch_size": batch_size,
@@ -146,10 +148,22 @@ def replica_environment(settings: Settings, replica: int) -> dict[str, str]:
 def start_replicas(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "lendflow", "pipeline", "--stage", "validation", "--stage", "trusted",
-             "--skip-migrations"],
-            cwd=Path(__file__).resolve().parent.parent, env=replica_environment(settings, replica),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_REPLICA_LOG", os.devnull), "ab"),
+            [
+                sys.executable,
+                "-m",
+                "lendflow",
+                "pipeline",
+                "--stage",
+                "validation",
+                "--stage",
+                "trusted",
+                "--skip-migrations",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=replica_environment(settings, replica),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.environ.get("BENCH_REPLICA_LOG", os.devnull), "ab"),
         )  # fmt: skip
         for replica in range(1, count)
     ]
@@ -294,7 +308,9 @@ async def run(events: int, batch_size: int, consumers: int, processes: int = 1) 
 
         # The pipeline: incoming → validation → validated → trusted → trusted topic.
         engine = create_engine(settings.postgres)
-        parts = PipelineParts(settings=settings, sessions=create_session_maker(engine), redis=redis, documents=NoDocuments())
+        parts = PipelineParts(
+            settings=settings, sessions=create_session_maker(engine), redis=redis, documents=NoDocuments()
+        )
         stop = asyncio.Event()
         stages = asyncio.create_task(run_stages(build_stages(parts, ["validation", "trusted"]), stop))
         replicas = start_replicas(settings, processes)

@@ -18,6 +18,7 @@ see at least once, in order per subject, and dedupe on ``event_id``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import structlog
@@ -85,10 +86,8 @@ class OutboxRelay:
                         if failures
                         else self.settings.pipeline.outbox_poll_seconds
                     )
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=delay)
-                    except TimeoutError:
-                        pass
         finally:
             await asyncio.to_thread(self._producer.flush, 30)
             log.info("pipeline.stage_stopped", stage=self.name)
@@ -170,4 +169,3 @@ class RelayNotAcknowledged(Exception):
 def _needs_new_producer(exc: BaseException) -> bool:
     error = kafka_error(exc) if isinstance(exc, KafkaException) else None
     return error is not None and is_fatal(error)
-

@@ -12,6 +12,7 @@ so the event loop stays free for the database, Redis and the other stages of the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -139,9 +140,7 @@ class ConsumingStage(ABC):
                     metrics.KAFKA_RECOVERIES.labels(self.name, _code_name(error)).inc()
                     maximum = KAFKA_RETRY_BACKOFF_MAX_SECONDS
                 failures += 1
-                delay = backoff_seconds(
-                    failures, base=self.settings.pipeline.retry_backoff_seconds, maximum=maximum
-                )
+                delay = backoff_seconds(failures, base=self.settings.pipeline.retry_backoff_seconds, maximum=maximum)
                 log.warning(
                     "pipeline.batch_retrying",
                     stage=self.name,
@@ -150,10 +149,8 @@ class ConsumingStage(ABC):
                     failures=failures,
                     retry_in_seconds=delay,
                 )
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
-                except TimeoutError:
-                    pass
         finally:
             await asyncio.to_thread(self._close)
             log.info("pipeline.stage_stopped", stage=self.name, group=self.group_id)
@@ -174,7 +171,9 @@ class ConsumingStage(ABC):
 
     def _open(self) -> None:
         self._consumer = Consumer(consumer_config(self.settings, self.group_id, member=self._member))
-        self._consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
+        self._consumer.subscribe(
+            [self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
 
     def _discard_clients(self, error: KafkaError) -> None:
         """A fatal error: the consumer is of no more use (a static member fenced). A new one, made
@@ -235,7 +234,9 @@ class ConsumingStage(ABC):
                 _, high = self._consumer.get_watermark_offsets(tp, cached=True)
                 # Before a partition's first fetch there is no figure yet: nothing to report.
                 if high >= 0 and tp.offset >= 0:
-                    metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
+                    metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
+                        max(0, high - tp.offset)
+                    )
             if unknown:
                 self._lag_stale(f"no position for partitions {unknown}")
             else:
@@ -250,7 +251,9 @@ class ConsumingStage(ABC):
         metrics.LAG_READ_FAILURES.labels(self.group_id, self.input_topic).inc()
         if not self._lag_is_stale:
             self._lag_is_stale = True
-            log.warning("pipeline.lag_unknown", stage=self.name, group=self.group_id, error_code=error_code, reason=reason)
+            log.warning(
+                "pipeline.lag_unknown", stage=self.name, group=self.group_id, error_code=error_code, reason=reason
+            )
 
     def _lag_fresh(self) -> None:
         metrics.CONSUMER_LAG_STALE.labels(self.group_id, self.input_topic).set(0)
@@ -358,9 +361,7 @@ class TransactionalStage(ConsumingStage):
     def counted(self, item: Item) -> None:
         """Count an item's outcome once its batch committed."""
         if item.outcome == "dead_lettered":
-            error_class = next(
-                (v.decode() for k, v in item.outputs[0].headers if k == DLQ_ERROR_CLASS), "unknown"
-            )
+            error_class = next((v.decode() for k, v in item.outputs[0].headers if k == DLQ_ERROR_CLASS), "unknown")
             metrics.DEAD_LETTERED.labels(self.name, item.event_type, error_class).inc()
 
     async def _handle(self, messages: list[Message]) -> None:
@@ -591,10 +592,8 @@ def _in_daemon_thread(function: Callable[..., None], *args: object) -> asyncio.F
             function(*args)
         except BaseException as error:  # handed to the awaiting coroutine, whatever it is
             outcome = error
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: no one waits for an abandoned commit
             loop.call_soon_threadsafe(settle, outcome)
-        except RuntimeError:  # the loop is gone: no one waits for an abandoned commit any more
-            pass
 
     threading.Thread(target=target, name="pipeline-commit", daemon=True).start()
     return future

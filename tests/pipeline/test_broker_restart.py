@@ -16,12 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from own_broker import OwnKafka
+from pipeline_support import LenderRecords, charge_paid, event_ids, produce_all, read
 
 from lendflow.services import ensure_topics
 from lendflow.settings import Settings
 from pipeline.runner import PipelineParts, build_stages, run_stages
-from pipeline_support import LenderRecords, charge_paid, event_ids, produce_all, read
-from own_broker import OwnKafka
 
 WAVE = 400
 # How long the broker stays down (issue 15 used 20 s; shorter keeps the suite quick, and the
@@ -47,7 +47,9 @@ async def test_stages_resume_after_the_broker_is_killed_and_restarted_twice_with
     ensure_topics(settings)
     topics = settings.kafka.topics
     parts.settings = settings
-    charges = [await records.charge(await records.application(status="disbursed"), amount=Decimal("250.00")) for _ in range(9)]
+    charges = [
+        await records.charge(await records.application(status="disbursed"), amount=Decimal("250.00")) for _ in range(9)
+    ]
     waves = [[charge_paid(charges[n % len(charges)]) for n in range(WAVE)] for _ in range(3)]
 
     stages = build_stages(parts, ["validation", "trusted"])

@@ -15,17 +15,16 @@ from typing import Any
 
 import pytest
 import structlog
-
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from pipeline_support import LenderRecords, charge_paid, event_ids, eventually, produce_all, read
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from lendflow.settings import Settings
+from pipeline import stage as stage_module
 from pipeline.kafka import transactional_producer_config
 from pipeline.runner import PipelineParts, build_stages, run_stages
-from pipeline import stage as stage_module
 from pipeline.stage import TransactionalStage
-from pipeline_support import LenderRecords, charge_paid, eventually, event_ids, produce_all, read
 
 
 @contextmanager
@@ -133,4 +132,6 @@ async def test_a_stage_whose_producer_is_fenced_replaces_it_and_goes_on_with_eve
     replaced = [e for e in logs if e["event"] == "pipeline.kafka_client_replaced" and e.get("client") == "producer"]
     assert replaced, "the fenced producer was not replaced"
     assert Counter(event_ids(validated)) == Counter(str(e.event_id) for e in before + after)
-    assert _sample("lendflow_pipeline_kafka_recoveries_total", stage="validation", error_code="_FENCED") >= recoveries + 1
+    assert (
+        _sample("lendflow_pipeline_kafka_recoveries_total", stage="validation", error_code="_FENCED") >= recoveries + 1
+    )

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any, TypeVar
 
 import httpx
@@ -96,7 +96,9 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def registration(cpf: str | None = None, *, matching: bool = True, income: str = "20000.00", **overrides: Any) -> dict[str, Any]:
+def registration(
+    cpf: str | None = None, *, matching: bool = True, income: str = "20000.00", **overrides: Any
+) -> dict[str, Any]:
     """A register body; ``matching`` takes the name and birth date the Federal Revenue has for the CPF."""
     cpf = cpf or new_cpf()
     known = registration_for(cpf)
@@ -150,8 +152,8 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0) -> list[Mes
 
 def business_today() -> date:
     """Today in Brasília, the calendar the workflows and the API count due dates in."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domain.business_calendar import business_date
 
-    return business_date(datetime.now(timezone.utc))
+    return business_date(datetime.now(UTC))

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import PASSWORD, ServerThread, free_port, serve_over_asgi
 from temporalio.client import Client
 
 from api.repositories.operators import create_operator
-from stack_support import PASSWORD, ServerThread, free_port, serve_over_asgi
 from integrations.factory import ProviderClients
 from lendflow.services import ensure_topics
 from lendflow.settings import (
@@ -47,7 +47,9 @@ def _simulator_settings(port: int, run_dir: Path) -> Settings:
             webhook_target_base_url=f"http://127.0.0.1:{free_port()}/v1/webhooks/",
         ),
         providers=ProvidersSettings(
-            federal_revenue=FederalRevenueSettings(base_url=f"{base}/federal-revenue", api_key=SecretStr("api-test-key")),
+            federal_revenue=FederalRevenueSettings(
+                base_url=f"{base}/federal-revenue", api_key=SecretStr("api-test-key")
+            ),
             credit_bureau=CreditBureauSettings(base_url=f"{base}/credit-bureau", api_key=SecretStr("api-test-key")),
             ecm=EcmSettings(base_url=f"{base}/ecm", api_key=SecretStr("api-test-key")),
             esignature=ESignatureSettings(
@@ -55,7 +57,9 @@ def _simulator_settings(port: int, run_dir: Path) -> Settings:
                 api_key=SecretStr("api-test-key"),
                 webhook_secrets=[SecretStr("esig-current"), SecretStr("esig-previous")],
             ),
-            pix=PixSettings(base_url=f"{base}/pix", api_key=SecretStr("api-test-key"), webhook_secrets=[SecretStr("pix-current")]),
+            pix=PixSettings(
+                base_url=f"{base}/pix", api_key=SecretStr("api-test-key"), webhook_secrets=[SecretStr("pix-current")]
+            ),
         ),
     )
 

@@ -9,8 +9,8 @@ import uuid
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from stack_support import read_topic, register_and_login, serve_over_asgi
+
 from integrations.factory import ProviderClients
 from lendflow.settings import Settings
 from storage.models import Document
@@ -29,7 +29,10 @@ async def test_a_document_is_stored_recorded_and_put_on_the_pipeline(
     content = PNG + uuid.uuid4().bytes
 
     response = await api.post(
-        "/v1/documents", data={"type": "id_front"}, files={"file": ("front.png", content, "image/png")}, headers=account.headers
+        "/v1/documents",
+        data={"type": "id_front"},
+        files={"file": ("front.png", content, "image/png")},
+        headers=account.headers,
     )
 
     assert response.status_code == 202, response.text
@@ -41,7 +44,9 @@ async def test_a_document_is_stored_recorded_and_put_on_the_pipeline(
     assert row is not None and str(row.customer_id) == account.customer_id
     stored = await providers.ecm.fetch_document(row.ecm_document_id)
     assert stored.content == content
-    messages = await asyncio.to_thread(read_topic, api_settings.kafka.bootstrap_servers, api_settings.kafka.topics.incoming)
+    messages = await asyncio.to_thread(
+        read_topic, api_settings.kafka.bootstrap_servers, api_settings.kafka.topics.incoming
+    )
     ours = [m for m in messages if json.loads(m.value()).get("data", {}).get("document_id") == body["id"]]
     assert len(ours) == 1
     envelope = json.loads(ours[0].value())
@@ -74,7 +79,9 @@ async def test_content_type_size_and_kind_are_checked(api: httpx.AsyncClient, ap
     disguised = await send("id_front", "x.png", b"MZ\x90\x00 not an image", "image/png")
     empty = await send("id_front", "x.png", b"", "image/png")
     contract = await send("contract", "x.pdf", PDF, "application/pdf")
-    anonymous = await api.post("/v1/documents", data={"type": "id_back"}, files={"file": ("x.pdf", PDF, "application/pdf")})
+    anonymous = await api.post(
+        "/v1/documents", data={"type": "id_back"}, files={"file": ("x.pdf", PDF, "application/pdf")}
+    )
 
     assert gif.status_code == 415 and gif.headers["content-type"] == "application/problem+json"
     assert disguised.status_code == 422 and disguised.json()["type"].endswith("/content-mismatch")

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from pydantic import SecretStr, ValidationError
+from stack_support import register_and_login, serve_over_asgi
 
 from api.security import check_auth_settings, key_ring
 from lendflow.settings import DEV_SIGNING_KEY_ID, AuthSettings, Settings
-from stack_support import register_and_login, serve_over_asgi
 
 PROBLEM = "application/problem+json"
 
@@ -88,7 +88,9 @@ async def test_the_jwks_lists_every_accepted_key_active_first_with_public_parts_
     # What a gateway does with it: a token the app issued verifies with the published key of its kid.
     token = jwt.encode(_claims(settings, str(uuid.uuid4())), current, algorithm="EdDSA", headers={"kid": "k-current"})
     jwk = jwt.PyJWKSet.from_dict(response.json())[jwt.get_unverified_header(token)["kid"]]
-    assert jwt.decode(token, jwk.key, algorithms=["EdDSA"], audience=settings.auth.audience)["iss"] == settings.auth.issuer
+    assert (
+        jwt.decode(token, jwk.key, algorithms=["EdDSA"], audience=settings.auth.audience)["iss"] == settings.auth.issuer
+    )
 
 
 async def test_a_token_signed_by_an_unknown_key_or_naming_an_unknown_kid_is_refused(
@@ -115,7 +117,9 @@ async def test_a_token_signed_by_an_unknown_key_or_naming_an_unknown_kid_is_refu
     assert (await _me(api, signed)).status_code == 200
 
 
-async def test_an_hs256_token_keyed_with_the_public_key_is_refused(api: httpx.AsyncClient, api_settings: Settings) -> None:
+async def test_an_hs256_token_keyed_with_the_public_key_is_refused(
+    api: httpx.AsyncClient, api_settings: Settings
+) -> None:
     account = await register_and_login(api)
     claims = _claims(api_settings, account.customer_id)
     active = key_ring(api_settings.auth).active

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from stack_support import PASSWORD, register_and_login, serve_over_asgi
 
 from lendflow.settings import Settings
-from stack_support import PASSWORD, register_and_login, serve_over_asgi
 
 PROBLEM = "application/problem+json"
 GATEWAY = "127.0.0.1"  # the ASGI transport's peer address: stands for the gateway here
@@ -106,7 +106,9 @@ async def test_a_guess_spread_over_many_addresses_slows_the_account_for_at_most_
 async def test_many_accounts_guessed_from_one_address_slow_that_address(api_settings: Settings) -> None:
     settings = _settings(api_settings, login_address_free_failures=4)
     async with serve_over_asgi(settings) as api:
-        answers = [await _login(api, f"n{i}-{uuid.uuid4().hex[:6]}@example.com", "whatever", "203.0.113.50") for i in range(5)]
+        answers = [
+            await _login(api, f"n{i}-{uuid.uuid4().hex[:6]}@example.com", "whatever", "203.0.113.50") for i in range(5)
+        ]
         elsewhere = await _login(api, f"x-{uuid.uuid4().hex[:6]}@example.com", "whatever", "203.0.113.51")
 
     assert [a.status_code for a in answers] == [401, 401, 401, 401, 429]

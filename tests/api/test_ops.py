@@ -15,12 +15,12 @@ from confluent_kafka import Producer
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from stack_support import PASSWORD, eventually, register_and_login
+from test_loans import activate, apply, loan_in
+
 from lendflow.settings import Settings
 from pipeline.kafka import DLQ_ATTEMPT, DLQ_ERROR_CLASS, DLQ_EVENT_ID, DLQ_EVENT_TYPE, DLQ_STAGE
-from storage.models import OpsAuditEntry, Operator, RefreshToken
-from test_loans import activate, apply, loan_in
+from storage.models import Operator, OpsAuditEntry, RefreshToken
 
 
 async def ops_login(api: httpx.AsyncClient, username: str) -> dict[str, str]:
@@ -35,7 +35,9 @@ async def audit_of(api: httpx.AsyncClient, headers: dict[str, str], object_id: s
     return response.json()["items"][::-1]  # oldest first
 
 
-async def test_operators_log_in_with_their_own_credentials_and_audience(api: httpx.AsyncClient, new_operator: Any) -> None:
+async def test_operators_log_in_with_their_own_credentials_and_audience(
+    api: httpx.AsyncClient, new_operator: Any
+) -> None:
     username = await new_operator()
     customer = await register_and_login(api)
 
@@ -161,7 +163,9 @@ async def test_a_paused_step_is_retried_and_the_review_is_maker_checked(
         "faults/credit-bureau/credit_report", json={"fail_times": 10, "error_status": 503, "retry_after_seconds": 1}
     )
     assert fault.status_code == 200, fault.text
-    loan_id = (await apply(api, customer, {"amount": "35000.00", "term_months": 24, "amortization": "price"})).json()["id"]
+    loan_id = (await apply(api, customer, {"amount": "35000.00", "term_months": 24, "amortization": "price"})).json()[
+        "id"
+    ]
 
     async def ops_view() -> dict[str, Any]:
         return (await api.get(f"/v1/ops/applications/{loan_id}", headers=maker)).json()
@@ -218,8 +222,12 @@ async def test_refused_actions_are_audited_too(
     await loan_in(api, customer, loan_id, "offer_ready")
 
     retry = await api.post(f"/v1/ops/applications/{loan_id}/retry", json={}, headers=ops)
-    review = await api.post(f"/v1/ops/applications/{loan_id}/review", json={"approve": False, "reason": "x"}, headers=ops)
-    missing = await api.post(f"/v1/ops/applications/{uuid.uuid4()}/review", json={"approve": False, "reason": "x"}, headers=ops)
+    review = await api.post(
+        f"/v1/ops/applications/{loan_id}/review", json={"approve": False, "reason": "x"}, headers=ops
+    )
+    missing = await api.post(
+        f"/v1/ops/applications/{uuid.uuid4()}/review", json={"approve": False, "reason": "x"}, headers=ops
+    )
 
     assert retry.status_code == 409 and retry.json()["type"].endswith("/nothing-to-retry")
     assert review.status_code == 409 and review.json()["type"].endswith("/not-in-review")
@@ -247,7 +255,9 @@ async def test_ops_cancel_runs_the_compensations_and_is_audited(
     )
     assert accepted.status_code == 200
 
-    cancelled = await api.post(f"/v1/ops/applications/{loan_id}/cancel", json={"reason": "fraud suspicion"}, headers=ops)
+    cancelled = await api.post(
+        f"/v1/ops/applications/{loan_id}/cancel", json={"reason": "fraud suspicion"}, headers=ops
+    )
     done = await loan_in(api, customer, loan_id, "cancelled")
     again = await api.post(f"/v1/ops/applications/{loan_id}/cancel", json={"reason": "again"}, headers=ops)
     ops_view = (await api.get(f"/v1/ops/applications/{loan_id}", headers=ops)).json()
@@ -332,4 +342,3 @@ async def test_the_audit_log_cannot_be_changed_or_deleted(
         async with session_maker() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(statement, {"id": entry.id})
-

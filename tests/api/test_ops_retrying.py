@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from lendflow.settings import Settings
 from stack_support import eventually, register_and_login, serve_over_asgi
 from test_loans import activate, apply
 from test_ops import ops_login
+
+from lendflow.settings import Settings
 
 
 async def test_a_step_retrying_a_provider_outage_shows_its_attempt_and_error_until_it_succeeds(
@@ -38,7 +38,9 @@ async def test_a_step_retrying_a_provider_outage_shows_its_attempt_and_error_unt
         async def ops_view() -> dict[str, Any]:
             return (await api.get(f"/v1/ops/applications/{loan_id}", headers=ops)).json()
 
-        retrying = await eventually(ops_view, lambda v: v.get("retrying_step") == "credit_analysis", timeout=30, every=0.2)
+        retrying = await eventually(
+            ops_view, lambda v: v.get("retrying_step") == "credit_analysis", timeout=30, every=0.2
+        )
         customer_view = (await api.get(f"/v1/loans/{loan_id}", headers=customer.headers)).json()
         recovered = await eventually(ops_view, lambda v: v["status"] == "offer_ready", timeout=90, every=0.5)
 

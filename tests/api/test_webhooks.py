@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-
 from stack_support import read_topic
+
 from integrations.webhooks import sign_webhook
 from lendflow.settings import Settings
 
 
-def signed_event(application_id: str, *, secret: str = "esig-current", timestamp: int | None = None) -> tuple[bytes, dict[str, str], str]:
+def signed_event(
+    application_id: str, *, secret: str = "esig-current", timestamp: int | None = None
+) -> tuple[bytes, dict[str, str], str]:
     webhook_id = f"evt_{uuid.uuid4().hex}"
     body = json.dumps(
         {
@@ -32,7 +34,9 @@ def signed_event(application_id: str, *, secret: str = "esig-current", timestamp
             },
         }
     ).encode()
-    headers = sign_webhook(body, secrets=[secret], webhook_id=webhook_id, timestamp=timestamp, event_type="envelope.signed")
+    headers = sign_webhook(
+        body, secrets=[secret], webhook_id=webhook_id, timestamp=timestamp, event_type="envelope.signed"
+    )
     return body, headers, webhook_id
 
 

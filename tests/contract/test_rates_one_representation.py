@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from contract_support import kernel_offer, pdf_text
+
 from activities.contract_document import ccb_terms, render_ccb
 from api.routes.simulations import _response
 from api.schemas.loans import LoanApplicationView, OfferView
-from contract_support import kernel_offer, pdf_text
 from domain.ccb import CcbParty
 from lendflow.settings import LenderSettings
 
@@ -21,7 +22,9 @@ def test_offer_simulation_and_contract_state_the_same_rates() -> None:
     assert (offer_json["cet_monthly"], offer_json["cet_annual"]) == ("2.33", "31.88")
     assert (simulated["cet_monthly"], simulated["cet_annual"]) == (offer_json["cet_monthly"], offer_json["cet_annual"])
     assert offer_json["monthly_rate"] == "1.99"
-    text = pdf_text(render_ccb(ccb_terms("0d1e2f3a-4b5c", offer, CcbParty("Ana Lúcia", "52998224725", None), LenderSettings())))
+    text = pdf_text(
+        render_ccb(ccb_terms("0d1e2f3a-4b5c", offer, CcbParty("Ana Lúcia", "52998224725", None), LenderSettings()))
+    )
     for rate in (offer_json["cet_monthly"], offer_json["cet_annual"], offer_json["monthly_rate"]):
         assert rate.replace(".", ",") + " %" in text
 

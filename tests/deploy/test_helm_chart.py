@@ -71,7 +71,9 @@ def helm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def template(values: list[str]) -> subprocess.CompletedProcess[str]:
-    return helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION, *values)
+    return helm(
+        "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION, *values
+    )
 
 
 def render(values: list[str]) -> list[dict[str, Any]]:
@@ -147,7 +149,9 @@ def test_every_rendered_manifest_is_valid_against_the_strict_schemas(
     # Every object was validated against a schema: none skipped for a missing one, CRDs included.
     assert summary == {"valid": len(rendered), "invalid": 0, "errors": 0, "skipped": 0}
     if environment != "default":
-        assert {"NodePool", "EC2NodeClass", "ScaledObject", "TriggerAuthentication"} <= {doc["kind"] for doc in rendered}
+        assert {"NodePool", "EC2NodeClass", "ScaledObject", "TriggerAuthentication"} <= {
+            doc["kind"] for doc in rendered
+        }
 
 
 def test_checkov_finds_no_failed_check_and_every_skip_says_why(rendered: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -191,7 +195,15 @@ def test_the_simulator_runs_only_where_values_ask_and_never_in_production(tools:
 
 
 def test_production_values_need_the_release_digests(tools: None) -> None:
-    without = helm("lint", "--strict", "--kube-version", KUBERNETES_VERSION, str(CHART), "-f", str(CHART / "values-production.yaml"))
+    without = helm(
+        "lint",
+        "--strict",
+        "--kube-version",
+        KUBERNETES_VERSION,
+        str(CHART),
+        "-f",
+        str(CHART / "values-production.yaml"),
+    )
     assert without.returncode != 0
     deployments = of_kind(render(ENVIRONMENTS["production"]), "Deployment")
     assert all("@sha256:" in c["image"] for d in deployments for c in d["spec"]["template"]["spec"]["containers"])
@@ -239,9 +251,9 @@ def test_filebeat_alone_runs_as_root_and_only_to_read_the_nodes_logs(tools: None
     volumes = {v["name"]: v for v in spec["volumes"]}
     writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
     assert writable == {"/usr/share/filebeat/data", "/tmp"}
-    assert {volumes[m["name"]]["hostPath"]["path"] for m in container["volumeMounts"] if "hostPath" in volumes[m["name"]]} == {
-        "/var/log/containers", "/var/log/pods", "/var/lib/lendflow-filebeat"
-    }
+    assert {
+        volumes[m["name"]]["hostPath"]["path"] for m in container["volumeMounts"] if "hostPath" in volumes[m["name"]]
+    } == {"/var/log/containers", "/var/log/pods", "/var/lib/lendflow-filebeat"}
     assert "exec" in container["livenessProbe"] and "exec" in container["readinessProbe"]
     (role,) = of_kind(docs, "ClusterRole")
     assert {verb for rule in role["rules"] for verb in rule["verbs"]} == {"get", "list", "watch"}
@@ -341,7 +353,9 @@ def test_the_configmap_sets_only_real_settings_and_no_secret(rendered: list[dict
             assert not [e for e in container.get("env", []) if any(w in e["name"] for w in SECRET_SETTINGS)]
 
 
-def test_the_app_reads_the_configmap_as_its_settings(rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_app_reads_the_configmap_as_its_settings(
+    rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = named(rendered, "ConfigMap", f"{RELEASE}-config")["data"]
     for name, value in config.items():
         monkeypatch.setenv(name, value)
@@ -409,7 +423,9 @@ def test_krakend_sends_every_route_to_this_releases_api(rendered: list[dict[str,
     assert backends and all(backend["host"] == [api_url] for backend in backends)
     source = json.loads((REPO_ROOT / "infra" / "krakend" / "krakend.json").read_text())
     assert len(config["endpoints"]) == len(source["endpoints"])
-    assert "lendflow-api:8000" not in json.dumps(config).replace(f"{RELEASE}-api.{NAMESPACE}.svc.cluster.local:8000", "")
+    assert "lendflow-api:8000" not in json.dumps(config).replace(
+        f"{RELEASE}-api.{NAMESPACE}.svc.cluster.local:8000", ""
+    )
     deployment = named(rendered, "Deployment", f"{RELEASE}-krakend")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == config["port"]
 
@@ -458,12 +474,22 @@ def test_karpenter_offers_spot_and_on_demand_nodes_within_limits(tools: None) ->
 
 
 def test_pods_spread_across_zones_and_keep_a_disruption_budget(rendered: list[dict[str, Any]]) -> None:
-    budgets = {doc["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] for doc in of_kind(rendered, "PodDisruptionBudget")}
+    budgets = {
+        doc["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+        for doc in of_kind(rendered, "PodDisruptionBudget")
+    }
     for deployment in of_kind(rendered, "Deployment"):
         spec = deployment["spec"]["template"]["spec"]
         keys = {c["topologyKey"] for c in spec["topologySpreadConstraints"]}
         assert "topology.kubernetes.io/zone" in keys, deployment["metadata"]["name"]
-        if component(deployment) in ("api", "worker", "krakend", "pipeline-validation", "pipeline-trusted", "pipeline-bridge"):
+        if component(deployment) in (
+            "api",
+            "worker",
+            "krakend",
+            "pipeline-validation",
+            "pipeline-trusted",
+            "pipeline-bridge",
+        ):
             assert component(deployment) in budgets
 
 
@@ -494,9 +520,11 @@ def test_wrong_values_fail_helm_lint(tools: None) -> None:
     for wrong in (
         ["--set", "api.replicas=two"],
         ["--set", "environment=prod"],
-        ["--set-json", "kafka.partitions={\"lending.incoming.v1\":0}"],
+        ["--set-json", 'kafka.partitions={"lending.incoming.v1":0}'],
         ["--set", "karpenter.capacityTypes={spot,cheap}"],
         ["--set", "ingress.certificateArn=my-cert"],
     ):
-        done = helm("lint", "--strict", "--kube-version", KUBERNETES_VERSION, str(CHART), *ENVIRONMENTS["staging"], *wrong)
+        done = helm(
+            "lint", "--strict", "--kube-version", KUBERNETES_VERSION, str(CHART), *ENVIRONMENTS["staging"], *wrong
+        )
         assert done.returncode != 0, wrong

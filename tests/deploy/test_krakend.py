@@ -51,9 +51,7 @@ def _openapi() -> dict[str, Any]:
 
 OPENAPI = _openapi()
 OPERATIONS = {
-    (method.upper(), path): operation
-    for path, item in OPENAPI["paths"].items()
-    for method, operation in item.items()
+    (method.upper(), path): operation for path, item in OPENAPI["paths"].items() for method, operation in item.items()
 }
 PUBLIC = {key: op for key, op in OPERATIONS.items() if not key[1].startswith(INTERNAL_PREFIXES)}
 
@@ -222,7 +220,10 @@ def test_body_caps_match_the_bffs_own_limits_on_every_route_that_takes_a_body() 
             assert cap == bff_limit(path), path
         else:
             assert cap is None, path
-    assert _body_cap(next(e for e in ENDPOINTS if _routed(e) == ("POST", "/v1/documents"))) > SETTINGS.pipeline.document_max_bytes
+    assert (
+        _body_cap(next(e for e in ENDPOINTS if _routed(e) == ("POST", "/v1/documents")))
+        > SETTINGS.pipeline.document_max_bytes
+    )
 
 
 def _run_body_check(lua_config: dict[str, Any], content_length: str | None) -> int | None:
@@ -340,8 +341,12 @@ def _string_rate(config: dict[str, Any]) -> None:
     config["endpoints"][0]["extra_config"]["qos/ratelimit/router"]["client_max_rate"] = "ten"
 
 
-@pytest.mark.parametrize("breakage", [_break_rate_limit, _break_timeout, _unknown_field, _validator_without_keys, _string_rate])
-def test_the_schema_check_catches_a_broken_configuration(schema_validator: jsonschema.protocols.Validator, breakage: Any) -> None:
+@pytest.mark.parametrize(
+    "breakage", [_break_rate_limit, _break_timeout, _unknown_field, _validator_without_keys, _string_rate]
+)
+def test_the_schema_check_catches_a_broken_configuration(
+    schema_validator: jsonschema.protocols.Validator, breakage: Any
+) -> None:
     broken = copy.deepcopy(CONFIG)
     breakage(broken)
 

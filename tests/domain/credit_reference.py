@@ -171,9 +171,7 @@ def iof_on_loan(
             (rates.daily * min((due - release_date).days, IOF_DAY_CAP) * amount for due, amount in repayments),
             Decimal(0),
         )
-        return IofCharge(
-            daily=to_centavo(daily), flat=to_centavo(rates.flat * principal), rates=rates, version=version
-        )
+        return IofCharge(daily=to_centavo(daily), flat=to_centavo(rates.flat * principal), rates=rates, version=version)
 
 
 def gross_up_for_financed_iof(net_amount: Decimal, iof_for: Callable[[Decimal], Decimal]) -> Decimal:

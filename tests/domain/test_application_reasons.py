@@ -13,9 +13,19 @@ from domain.application_reasons import (
 @pytest.mark.parametrize(
     ("status", "reason", "failed_step", "code"),
     [
-        ("declined", "amount_outside_product_limits,term_outside_product_limits", "eligibility", CustomerReason.NOT_ELIGIBLE),
+        (
+            "declined",
+            "amount_outside_product_limits,term_outside_product_limits",
+            "eligibility",
+            CustomerReason.NOT_ELIGIBLE,
+        ),
         ("declined", "customer_not_active", "eligibility", CustomerReason.ONBOARDING_INCOMPLETE),
-        ("declined", "another_application_open,amount_outside_product_limits", None, CustomerReason.ANOTHER_APPLICATION_OPEN),
+        (
+            "declined",
+            "another_application_open,amount_outside_product_limits",
+            None,
+            CustomerReason.ANOTHER_APPLICATION_OPEN,
+        ),
         ("declined", "score_below_minimum", "credit_analysis", CustomerReason.CREDIT_DECLINED),
         ("declined", "affordability", "credit_analysis", CustomerReason.CREDIT_DECLINED),
         ("declined", "manual_review_rejected: renda não comprovada", None, CustomerReason.CREDIT_DECLINED),

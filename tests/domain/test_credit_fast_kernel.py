@@ -41,9 +41,7 @@ def loan_terms(draw: st.DrawFn) -> LoanTerms:
     term_months = draw(st.one_of(st.integers(1, 24), st.integers(1, 420), st.sampled_from([12, 60, 360, 420])))
     release = draw(st.dates(min_value=date(2012, 5, 23), max_value=date(2030, 12, 31)))
     first_due = draw(
-        st.one_of(
-            st.just(add_months(release, 1)), st.integers(1, 60).map(lambda days: release + timedelta(days=days))
-        )
+        st.one_of(st.just(add_months(release, 1)), st.integers(1, 60).map(lambda days: release + timedelta(days=days)))
     )
     rate = draw(
         st.one_of(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,9 +22,7 @@ from domain.credit.schedule import first_period_growth
 from domain.credit.settlement import settlement_on
 
 CENTAVO = Decimal("0.01")
-PROPERTIES = settings(
-    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTIES = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -84,10 +83,10 @@ def test_sac_payments_never_increase_when_interest_falls_by_at_least_two_centavo
     interest_drop = terms.monthly_rate * simulation.schedule.opening_balance / terms.term_months
 
     if interest_drop >= 2 * CENTAVO:
-        assert all(later <= earlier for earlier, later in zip(payments, payments[1:]))
+        assert all(later <= earlier for earlier, later in pairwise(payments))
     else:
         # At (near) zero rates the centavo of amortization rounding is not outweighed by interest.
-        assert all(later <= earlier + CENTAVO for earlier, later in zip(payments, payments[1:]))
+        assert all(later <= earlier + CENTAVO for earlier, later in pairwise(payments))
 
 
 @PROPERTIES
@@ -134,9 +133,7 @@ def test_the_amounts_reconcile(terms: LoanTerms) -> None:
 
     assert simulation.total_payable == sum(i.payment for i in simulation.installments)
     assert simulation.total_interest == simulation.total_payable - simulation.amount_financed
-    assert simulation.amount_released == (
-        simulation.amount_financed - simulation.iof.total - simulation.fees_total
-    )
+    assert simulation.amount_released == (simulation.amount_financed - simulation.iof.total - simulation.fees_total)
     if terms.finance_iof:
         # Grossed up so the IOF is exactly covered; a centavo more only when no principal covers it exactly.
         assert simulation.amount_financed - simulation.iof.total - terms.amount in {Decimal("0.00"), CENTAVO}

@@ -41,4 +41,9 @@ def test_any_other_key_is_refused(given: str) -> None:
 
 
 def test_kinds_for_the_audit_log() -> None:
-    assert [pix_key_kind(k) for k in ("12345678909", "a@b.co", "+5511987654321", "x")] == ["cpf", "email", "phone", "other"]
+    assert [pix_key_kind(k) for k in ("12345678909", "a@b.co", "+5511987654321", "x")] == [
+        "cpf",
+        "email",
+        "phone",
+        "other",
+    ]

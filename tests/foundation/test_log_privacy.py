@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import pytest
 import structlog
+from stack_support import new_cpf
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
@@ -29,7 +30,6 @@ from temporalio.worker import Worker
 
 from lendflow.logging import configure_logging, mask_personal_data, mask_text
 from lendflow.settings import Settings
-from stack_support import new_cpf
 from workers.log_context import LogContextInterceptor
 
 
@@ -53,7 +53,9 @@ def test_identifier_with_eleven_digits_inside_is_left_whole() -> None:
         "123456789012",  # twelve digits: not a CPF
     ]
     for identifier in ids:
-        line = mask_personal_data(None, "info", {"event": "ecm.stored", "document_id": identifier, "note": f"id {identifier}"})
+        line = mask_personal_data(
+            None, "info", {"event": "ecm.stored", "document_id": identifier, "note": f"id {identifier}"}
+        )
         assert line == {"event": "ecm.stored", "document_id": identifier, "note": f"id {identifier}"}
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_support import free_port
 
 from lendflow import REPO_ROOT
 from lendflow.health import ProcessHealth, serve_probes
 from lendflow.settings import Settings
-from stack_support import free_port
 
 
 def _environment(settings: Settings, **extra: str) -> dict[str, str]:
@@ -63,7 +63,9 @@ def process(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait(timeout=10)
 
 
-def _start(args: list[str], env: dict[str, str], log: Path, started: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+def _start(
+    args: list[str], env: dict[str, str], log: Path, started: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lendflow", *args],

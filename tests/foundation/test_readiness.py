@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_support import serve_over_asgi
 
 from lendflow.services import KafkaService
 from lendflow.settings import Settings
-from stack_support import serve_over_asgi
 
 
 def _free_port_pair() -> int:

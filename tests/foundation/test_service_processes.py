@@ -23,7 +23,6 @@ def test_a_child_that_exited_is_dead_not_a_zombie_to_wait_on() -> None:
     assert not _pid_alive(child.pid)
 
 
-
 def _names(settings: Settings, only: list[str] | None, with_: str) -> list[str]:
     return [service.name for service in select_services(settings, only, with_=with_)]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from stack_support import ServerThread, free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,7 +39,6 @@ from lendflow.settings import (
     SimulatorSettings,
 )
 from simulator.app import create_app
-from stack_support import ServerThread, free_port
 
 SIMULATOR_ISPB = "12345678"
 

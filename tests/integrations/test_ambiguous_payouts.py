@@ -31,13 +31,13 @@ async def _set_fault(admin: httpx.AsyncClient, **rule: Any) -> None:
 
 def _payout(reference: str) -> dict[str, Any]:
     key = f"{reference}:payout"
-    return dict(
-        amount=Decimal("1530.25"),
-        destination=PixKeyDestination(pix_key=f"{uuid.uuid4().hex[:8]}@cliente.example"),
-        idempotency_key=key,
-        external_reference=reference,
-        end_to_end_id=end_to_end_id_for(SIMULATOR_ISPB, datetime.now(UTC), key),
-    )
+    return {
+        "amount": Decimal("1530.25"),
+        "destination": PixKeyDestination(pix_key=f"{uuid.uuid4().hex[:8]}@cliente.example"),
+        "idempotency_key": key,
+        "external_reference": reference,
+        "end_to_end_id": end_to_end_id_for(SIMULATOR_ISPB, datetime.now(UTC), key),
+    }
 
 
 async def _lose_the_answer(simulator_settings: Settings, request: dict[str, Any]) -> None:

@@ -183,13 +183,13 @@ async def test_signed_envelope_cannot_be_voided(
 
 async def test_same_idempotency_key_returns_the_first_envelope(providers: ProviderClients, new_id: NewId) -> None:
     reference = new_id("loan")
-    request = dict(
-        document=b"%PDF same",
-        document_name="ccb.pdf",
-        signers=[SignerRequest(name="Ana", email="ana@example.com")],
-        external_reference=reference,
-        idempotency_key=f"{reference}/envelope",
-    )
+    request = {
+        "document": b"%PDF same",
+        "document_name": "ccb.pdf",
+        "signers": [SignerRequest(name="Ana", email="ana@example.com")],
+        "external_reference": reference,
+        "idempotency_key": f"{reference}/envelope",
+    }
     first = await providers.esignature.create_envelope(**request)  # type: ignore[arg-type]
     again = await providers.esignature.create_envelope(**request)  # type: ignore[arg-type]
     assert again.envelope_id == first.envelope_id

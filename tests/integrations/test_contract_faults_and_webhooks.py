@@ -96,12 +96,12 @@ async def test_payout_whose_answer_hangs_is_found_again_with_its_key_and_pays_on
     # The provider takes the payout, then hangs past our timeout: we do not know it happened.
     await _set_fault(admin, "pix", "create_payout", hang_seconds=1.0, after_processing=True)
     reference = new_id("loan")
-    request = dict(
-        amount=Decimal("1200.00"),
-        destination=PixKeyDestination(pix_key=f"{uuid.uuid4().hex[:8]}@cliente.example"),
-        idempotency_key=f"{reference}/disbursement",
-        external_reference=reference,
-    )
+    request = {
+        "amount": Decimal("1200.00"),
+        "destination": PixKeyDestination(pix_key=f"{uuid.uuid4().hex[:8]}@cliente.example"),
+        "idempotency_key": f"{reference}/disbursement",
+        "external_reference": reference,
+    }
     impatient = simulator_settings.providers.pix.model_copy(update={"timeout_seconds": 0.3})
     async with provider_http_client(impatient) as http:
         with pytest.raises(ProviderTimeout):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_support import free_port
 
 from lendflow.settings import Settings
-from stack_support import free_port
 
 DEFAULTS = Settings()
 PIX = {"Authorization": f"Bearer {DEFAULTS.providers.pix.api_key.get_secret_value()}"}
@@ -106,9 +106,7 @@ def test_payouts_charges_envelopes_and_keys_survive_a_kill_and_a_restart(simulat
     assert payout["status"] == "processing"
 
     txid = uuid.uuid4().hex  # 32 alphanumerics
-    charge = http.put(
-        f"/pix/v2/cob/{txid}", json={"valor": {"original": "150.00"}, "chave": pix_key}, headers=PIX
-    )
+    charge = http.put(f"/pix/v2/cob/{txid}", json={"valor": {"original": "150.00"}, "chave": pix_key}, headers=PIX)
     assert charge.status_code == 201, charge.text
     assert http.post(f"/_admin/pix/cob/{txid}/pay").status_code == 200
 
@@ -155,12 +153,16 @@ def test_payouts_charges_envelopes_and_keys_survive_a_kill_and_a_restart(simulat
 
     cob = http.get(f"/pix/v2/cob/{txid}", headers=PIX).json()
     assert cob["status"] == "CONCLUIDA"
-    assert http.get(f"/esignature/v1/envelopes/{envelope['envelope_id']}", headers=ESIGNATURE).json()["status"] == "sent"
+    assert (
+        http.get(f"/esignature/v1/envelopes/{envelope['envelope_id']}", headers=ESIGNATURE).json()["status"] == "sent"
+    )
     assert http.get(signing_path).status_code == 200
     # The expiry the kill interrupted happens after the restart.
     _until(
-        lambda: http.get(f"/esignature/v1/envelopes/{short_lived['envelope_id']}", headers=ESIGNATURE).json()["status"]
-        == "expired"
+        lambda: (
+            http.get(f"/esignature/v1/envelopes/{short_lived['envelope_id']}", headers=ESIGNATURE).json()["status"]
+            == "expired"
+        )
     )
     envelope_replay = http.post(
         "/esignature/v1/envelopes", json=envelope_request, headers={**ESIGNATURE, "Idempotency-Key": envelope_key}
@@ -174,9 +176,10 @@ def test_payouts_charges_envelopes_and_keys_survive_a_kill_and_a_restart(simulat
     kept = http.get(f"/esignature/v1/envelopes/{envelope['envelope_id']}", headers=ESIGNATURE).json()
     assert kept["status"] == "signed"
     assert http.get(f"/pix/v1/payouts/{payout['end_to_end_id']}", headers=PIX).json()["status"] == "settled"
-    assert http.post("/pix/v1/payouts", json=body, headers={**PIX, "Idempotency-Key": payout_key}).json()[
-        "end_to_end_id"
-    ] == payout["end_to_end_id"]
+    assert (
+        http.post("/pix/v1/payouts", json=body, headers={**PIX, "Idempotency-Key": payout_key}).json()["end_to_end_id"]
+        == payout["end_to_end_id"]
+    )
 
 
 def test_reset_forgets_the_kept_state(simulator: SimulatorProcess) -> None:

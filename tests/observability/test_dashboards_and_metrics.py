@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 import urllib.request
 import uuid
+from decimal import Decimal
 
 import pytest
 import yaml
 from prometheus_client import REGISTRY
+from stack_support import free_port
 from temporalio import workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -20,10 +21,10 @@ from api.metrics import ApiMetrics
 from lendflow import REPO_ROOT
 from lendflow.settings import Settings
 from lendflow.temporal import connect
-from stack_support import free_port
 from workers.temporal_worker import metrics_runtime
 from workflows import business_metrics
 from workflows.diagnostics import WorkerPingInput, WorkerPingWorkflow
+
 
 @workflow.defn
 class CountsABusinessEvent:

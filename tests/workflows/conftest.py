@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-
 from workflow_fakes import start_test_environment
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from record_histories import HISTORIES, RECORDERS
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
+from workflow_fakes import WORKFLOWS
 
 from lendflow.temporal import data_converter
-from record_histories import HISTORIES, RECORDERS
-from workflow_fakes import WORKFLOWS
 
 EXPECTED = {
     "origination_disbursed": "LoanOriginationWorkflow",

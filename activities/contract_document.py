@@ -37,7 +37,7 @@ from domain.ccb import (
 )
 from domain.credit.money import credit_context
 from lendflow.settings import LenderSettings
-from workflows.origination_types import Offer
+from workflows.contracts.origination import Offer
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
@@ -507,7 +507,7 @@ def sample_contract() -> bytes:
     """The contract of a sample offer (R$ 10.000,00 at 1,99 % a month, 12 Price installments), as in docs/contract.md."""
     from domain.credit import Amortization, LoanTerms, simulate
     from domain.credit.due_dates import add_months
-    from workflows.origination_types import OfferInstallment
+    from workflows.contracts.origination import OfferInstallment
 
     release = date(2026, 12, 1)
     terms = LoanTerms(

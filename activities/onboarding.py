@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,31 +13,13 @@ from activities.provider_errors import provider_call
 from integrations.federal_revenue import FederalRevenueClient
 from storage.models import Customer
 from storage.outbox import record_event
-
-
-@dataclass(frozen=True)
-class CpfCheckRequest:
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class CpfCheckResult:
-    status: str
-    holder_name: str
-    holder_birth_date: date | None
-
-
-@dataclass(frozen=True)
-class OnboardingReminder:
-    customer_id: str
-    missing_documents: list[str]
-
-
-@dataclass(frozen=True)
-class OnboardingOutcome:
-    customer_id: str
-    outcome: str  # active | rejected | expired
-    reason: str | None
+from workflows.contracts.onboarding import (
+    CpfCheckRequest,
+    CpfCheckResult,
+    OnboardingActivityContract,
+    OnboardingOutcome,
+    OnboardingReminder,
+)
 
 
 class CustomerNotFound(ApplicationError):
@@ -47,7 +27,7 @@ class CustomerNotFound(ApplicationError):
         super().__init__(f"customer {customer_id} does not exist", type="CustomerNotFound", non_retryable=True)
 
 
-class OnboardingActivities:
+class OnboardingActivities(OnboardingActivityContract):
     def __init__(
         self, federal_revenue: FederalRevenueClient, session_maker: async_sessionmaker[AsyncSession]
     ) -> None:

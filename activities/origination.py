@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -35,18 +35,32 @@ from lendflow.settings import LenderSettings
 from storage import ledger
 from storage.models import Customer, Document, Installment, JournalEntry, LoanApplication, SignatureEnvelope
 from storage.outbox import record_event
-from workflows.origination_types import Offer, StepRecord
-
-# Applications still on their way (a customer may have one at a time).
-OPEN_STATUSES = ("submitted", "analyzing", "manual_review", "offer_ready", "offer_accepted", "contract_sent", "signed", "disbursing")
-# Exposure counts the principal of applications that hold a reservation or are disbursed.
-EXPOSURE_STATUSES = ("offer_accepted", "contract_sent", "signed", "disbursing", "disbursed")
-
-
-def disbursement_ledger_key(application_id: str) -> str:
-    """The idempotency key of an application's disbursement entry, which its reversal looks up."""
-    return f"{application_id}:disbursement"
-
+from workflows.contracts.origination import (
+    EXPOSURE_STATUSES,
+    OPEN_STATUSES,
+    PIX_KEY_NOT_THE_CUSTOMERS,
+    AnalysisRequest,
+    ApplicantProfile,
+    ApplicationStatus,
+    ContractRequest,
+    ContractSent,
+    CreditReportRequest,
+    CreditReportSummary,
+    DisbursementCompletion,
+    DisbursementRequest,
+    DisbursementStarted,
+    LedgerReversal,
+    LimitRelease,
+    Offer,
+    OriginationActivityContract,
+    ReminderRequest,
+    SignatureCertificateIssued,
+    SignatureCertificateRequest,
+    StatusChange,
+    StepRecord,
+    VoidEnvelopeRequest,
+    disbursement_ledger_key,
+)
 
 def _steps_json(steps: list[StepRecord]) -> list[dict[str, Any]]:
     return [{"step": s.step, "outcome": s.outcome, "at": s.at.isoformat(), "detail": s.detail} for s in steps]
@@ -65,127 +79,6 @@ def _offer_json(offer: Offer) -> dict[str, Any]:
         return value
 
     return plain(asdict(offer))
-
-
-@dataclass(frozen=True)
-class AnalysisRequest:
-    application_id: str
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class ApplicantProfile:
-    customer_status: str
-    monthly_income: Decimal
-    other_open_applications: int
-    outstanding_exposure: Decimal
-
-
-@dataclass(frozen=True)
-class CreditReportRequest:
-    application_id: str
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class CreditReportSummary:
-    score: int
-    negative_records: int
-    income_estimate: Decimal | None
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    application_id: str
-    customer_id: str
-    status: str
-    steps: list[StepRecord]
-    offer: Offer | None = None
-    risk_band: str | None = None
-    failed_step: str | None = None
-    reason: str | None = None
-    reserve_amount: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ContractRequest:
-    application_id: str
-    customer_id: str
-    offer: Offer
-    steps: list[StepRecord]
-
-
-@dataclass(frozen=True)
-class ContractSent:
-    document_id: str
-    ecm_document_id: str
-    sha256: str
-    envelope_id: str
-    signing_url: str
-
-
-@dataclass(frozen=True)
-class SignatureCertificateRequest:
-    application_id: str
-    customer_id: str
-    envelope_id: str
-
-
-@dataclass(frozen=True)
-class SignatureCertificateIssued:
-    document_id: str
-    ecm_document_id: str
-    sha256: str
-    contract_sha256: str
-
-
-@dataclass(frozen=True)
-class VoidEnvelopeRequest:
-    application_id: str
-    envelope_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ReminderRequest:
-    application_id: str
-    customer_id: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class LimitRelease:
-    application_id: str
-
-
-@dataclass(frozen=True)
-class DisbursementRequest:
-    application_id: str
-    customer_id: str
-    offer: Offer
-    pix_key: str | None  # an ops correction; by default the customer's CPF key
-    steps: list[StepRecord]
-
-
-@dataclass(frozen=True)
-class DisbursementStarted:
-    end_to_end_id: str
-    ledger_key: str
-
-
-@dataclass(frozen=True)
-class LedgerReversal:
-    application_id: str
-    ledger_key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class DisbursementCompletion:
-    application_id: str
-    offer: Offer
-    end_to_end_id: str
-    steps: list[StepRecord]
 
 
 # What the signature step records when the envelope ended at the provider.
@@ -211,7 +104,7 @@ async def _follow_envelope(
         )
 
 
-class OriginationActivities:
+class OriginationActivities(OriginationActivityContract):
     def __init__(
         self,
         session_maker: async_sessionmaker[AsyncSession],
@@ -263,7 +156,7 @@ class OriginationActivities:
                 )
             )
             if application.status == "submitted":
-                application.status = "analyzing"
+                application.status = ApplicationStatus.ANALYZING
                 record_event(session, "loan.analyzing", request.application_id, {"application_id": request.application_id})
             return ApplicantProfile(
                 customer_status=customer.status,
@@ -376,7 +269,7 @@ class OriginationActivities:
                         signing_url=envelope.signers[0].signing_url,
                     )
                 )
-                application.status = "contract_sent"
+                application.status = ApplicationStatus.CONTRACT_SENT
                 application.steps = _steps_json(request.steps)
                 record_event(
                     session,
@@ -523,7 +416,7 @@ class OriginationActivities:
                 own = customers_own_pix_key(request.pix_key, cpf=customer.cpf, email=customer.email, phone=customer.phone)
                 if own is None:
                     raise ApplicationError(
-                        "the corrected PIX key is not one of the customer's", type="PixKeyNotTheCustomers", non_retryable=True
+                        "the corrected PIX key is not one of the customer's", type=PIX_KEY_NOT_THE_CUSTOMERS, non_retryable=True
                     )
                 # A payout of its own per destination: retrying one key never pays twice, and a
                 # refused key's idempotency key is not reused for another destination.
@@ -545,7 +438,7 @@ class OriginationActivities:
                 if application.status == "contract_sent":
                     record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
                     await _follow_envelope(session, request.application_id, None, EnvelopeStatus.SIGNED)
-                application.status = "disbursing"
+                application.status = ApplicationStatus.DISBURSING
                 record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
             application.steps = _steps_json(request.steps)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
@@ -583,7 +476,7 @@ class OriginationActivities:
                     Installment(application_id=application.id, **asdict(i)) for i in completion.offer.installments
                 )
             if application.status != "disbursed":
-                application.status = "disbursed"
+                application.status = ApplicationStatus.DISBURSED
                 application.reserved_amount = Decimal("0")
                 application.steps = _steps_json(completion.steps)
                 record_event(

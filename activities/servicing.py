@@ -7,8 +7,7 @@ it again after a crash finds the first one. Payments post to the ledger under id
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -23,54 +22,16 @@ from integrations.pix_codes import txid_for
 from storage import ledger
 from storage.models import Customer, Installment, PixCharge
 from storage.outbox import record_event
+from workflows.contracts.servicing import (
+    ChargeRequest,
+    EarlySettlementPayment,
+    InstallmentPayment,
+    IssuedCharge,
+    ServicingActivityContract,
+)
 
 
-@dataclass(frozen=True)
-class ChargeRequest:
-    loan_id: str
-    customer_id: str
-    reference: str  # the business reference the txid is derived from
-    installment_number: int | None  # None for an early settlement
-    amount: Decimal
-    expires_at: datetime
-    previous_txid: str | None  # the charge this one replaces, cancelled first
-
-
-@dataclass(frozen=True)
-class IssuedCharge:
-    txid: str
-    amount: Decimal
-    br_code: str
-    payment_url: str | None
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class InstallmentPayment:
-    loan_id: str
-    customer_id: str
-    installment_number: int
-    txid: str
-    amount_paid: Decimal
-    principal: Decimal
-    interest: Decimal
-    late_charges: Decimal
-    paid_on: date
-    is_last: bool
-
-
-@dataclass(frozen=True)
-class EarlySettlementPayment:
-    loan_id: str
-    customer_id: str
-    txid: str
-    amount_paid: Decimal
-    first_settled_installment: int
-    open_installment_txid: str | None
-    settled_on: date
-
-
-class ServicingActivities:
+class ServicingActivities(ServicingActivityContract):
     def __init__(self, session_maker: async_sessionmaker[AsyncSession], pix: PixClient) -> None:
         self._sessions = session_maker
         self._pix = pix

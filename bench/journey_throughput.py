@@ -89,10 +89,9 @@ with workflow.unsafe.imports_passed_through():
     from workers.log_context import LogContextInterceptor
     from workers.temporal_worker import build_worker, project_activities
     from workflows.activity_options import DATABASE_WRITE
-    from workflows.onboarding import ProviderEvent
+    from workflows.contracts.origination import AcceptOffer, LoanApplicationInput, ProviderEvent, loan_workflow_id
+    from workflows.contracts.servicing import servicing_workflow_id
     from workflows.origination import LoanOriginationWorkflow
-    from workflows.origination_types import AcceptOffer, LoanApplicationInput, loan_workflow_id
-    from workflows.servicing import servicing_workflow_id
 
 AMOUNT = Decimal("5000.00")
 TERM_MONTHS = 12

@@ -192,7 +192,7 @@ class AuthSettings(BaseModel):
 
 
 class OriginationSettings(BaseModel):
-    """The loan product and the clocks of the origination journey (see workflows.origination_types)."""
+    """The loan product and the clocks of the origination journey (see workflows.contracts.origination)."""
 
     min_amount: Decimal = Decimal("500.00")
     max_amount: Decimal = Decimal("50000.00")

@@ -46,6 +46,7 @@ from pipeline.events import TrustedEvent
 from pipeline.kafka import attempt_of, kafka_error, next_offsets
 from pipeline.stage import ConsumingStage
 from storage.models import UnmatchedEvent
+from workflows.contracts import onboarding, origination, servicing
 
 log = structlog.get_logger(__name__)
 
@@ -75,10 +76,10 @@ class SignalRoute:
         return self.workflow_id.format(customer_id=customer_id, application_id=application_id, subject=event.subject)
 
 
-_DOCUMENT = SignalRoute("onboarding-{customer_id}", "document_validated")
-_SIGNATURE = SignalRoute("loan-{application_id}", "signature_event")
-_PAYOUT = SignalRoute("loan-{application_id}", "payout_event")
-_PAYMENT = SignalRoute("servicing-{application_id}", "payment_received")
+_DOCUMENT = SignalRoute(onboarding.WORKFLOW_ID_TEMPLATE, onboarding.DOCUMENT_VALIDATED)
+_SIGNATURE = SignalRoute(origination.WORKFLOW_ID_TEMPLATE, origination.SIGNATURE_EVENT)
+_PAYOUT = SignalRoute(origination.WORKFLOW_ID_TEMPLATE, origination.PAYOUT_EVENT)
+_PAYMENT = SignalRoute(servicing.WORKFLOW_ID_TEMPLATE, servicing.PAYMENT_RECEIVED)
 
 ROUTES: Mapping[str, SignalRoute] = {
     "document.submitted": _DOCUMENT,

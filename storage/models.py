@@ -15,11 +15,15 @@ from sqlalchemy import (
     Identity,
     Numeric,
     String,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from workflows.contracts.origination import ApplicationStatus
 
 
 class Base(DeclarativeBase):
@@ -76,6 +80,20 @@ class OutboxEvent(Base):
 Money = Numeric(18, 2)
 
 
+class ApplicationStatusColumn(TypeDecorator[ApplicationStatus]):
+    """An application's status as the journey's contract names it, stored as its value in the
+    VARCHAR(30) column it has always been (no migration): rows load as `ApplicationStatus`."""
+
+    impl = String(30)
+    cache_ok = True
+
+    def process_bind_param(self, value: ApplicationStatus | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> ApplicationStatus | None:
+        return None if value is None else ApplicationStatus(value)
+
+
 class Customer(Base):
     """A registered customer. The CPF is stored as its 11 digits; it never reaches a log unmasked."""
 
@@ -121,16 +139,16 @@ class Document(Base):
 class LoanApplication(Base):
     """The read model of one loan application, kept current by the origination workflow's activities.
 
-    ``status`` takes the workflow's statuses: submitted, analyzing, manual_review, offer_ready,
-    offer_accepted, contract_sent, signed, disbursing, disbursed, and the terminal declined,
-    expired, cancelled, failed.
+    ``status`` takes the workflow's statuses (`ApplicationStatus` in the origination contract).
     """
 
     __tablename__ = "loan_applications"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(30), index=True, default="submitted")
+    status: Mapped[ApplicationStatus] = mapped_column(
+        ApplicationStatusColumn(), index=True, default=ApplicationStatus.SUBMITTED
+    )
     amount: Mapped[Decimal] = mapped_column(Money)
     term_months: Mapped[int]
     amortization: Mapped[str] = mapped_column(String(10))

@@ -8,62 +8,28 @@ customer is active (or rejected, or expired, with the reason).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.onboarding import (
-        CpfCheckRequest,
-        OnboardingActivities,
-        OnboardingOutcome,
-        OnboardingReminder,
-    )
     from domain.kyc import assess_cpf, missing_documents
     from workflows import business_metrics
     from workflows.activity_options import DATABASE_WRITE, PROVIDER_CALL
+    from workflows.contracts.onboarding import (
+        DOCUMENT_VALIDATED,
+        STATUS_QUERY,
+        CpfCheckRequest,
+        OnboardingActivityContract,
+        OnboardingInput,
+        OnboardingOutcome,
+        OnboardingReminder,
+        OnboardingResult,
+        OnboardingStatus,
+        ProviderEvent,
+    )
     from workflows.search_attributes import CUSTOMER_ID
-
-
-def onboarding_workflow_id(customer_id: str) -> str:
-    return f"onboarding-{customer_id}"
-
-
-@dataclass(frozen=True)
-class OnboardingInput:
-    customer_id: str
-    declared_name: str
-    declared_birth_date: date
-    reminder_after: timedelta = timedelta(hours=24)
-    expire_after: timedelta = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class OnboardingResult:
-    customer_id: str
-    outcome: Literal["active", "rejected", "expired"]
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ProviderEvent:
-    """A trusted event from the pipeline, as the event bridge signals it (extra fields ignored)."""
-
-    event_id: str
-    type: str
-    subject: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OnboardingStatus:
-    step: Literal["cpf_check", "documents", "kyc_decision", "done"]
-    missing_documents: list[str]
-    outcome: str | None = None
-    reason: str | None = None
 
 
 @workflow.defn
@@ -74,7 +40,7 @@ class OnboardingWorkflow:
         self._seen_events: set[str] = set()
         self._result: OnboardingResult | None = None
 
-    @workflow.signal
+    @workflow.signal(name=DOCUMENT_VALIDATED)
     def document_validated(self, event: ProviderEvent) -> None:
         """A document the pipeline validated; redelivered events are applied once."""
         if event.event_id in self._seen_events:
@@ -84,7 +50,7 @@ class OnboardingWorkflow:
         if document_type:
             self._validated.add(document_type)
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> OnboardingStatus:
         return OnboardingStatus(
             step=self._step,
@@ -101,7 +67,7 @@ class OnboardingWorkflow:
         # 1. CPF with the Federal Revenue Office.
         try:
             registration = await workflow.execute_activity_method(
-                OnboardingActivities.check_cpf, CpfCheckRequest(onboarding.customer_id), **PROVIDER_CALL
+                OnboardingActivityContract.check_cpf, CpfCheckRequest(onboarding.customer_id), **PROVIDER_CALL
             )
         except ActivityError as err:
             cause = err.cause
@@ -135,7 +101,7 @@ class OnboardingWorkflow:
                 if not reminded and workflow.now() < deadline:
                     reminded = True
                     await workflow.execute_activity_method(
-                        OnboardingActivities.remind_customer,
+                        OnboardingActivityContract.remind_customer,
                         OnboardingReminder(onboarding.customer_id, missing_documents(self._validated)),
                         **DATABASE_WRITE,
                     )
@@ -148,7 +114,7 @@ class OnboardingWorkflow:
         self, onboarding: OnboardingInput, outcome: Literal["active", "rejected", "expired"], reason: str | None
     ) -> OnboardingResult:
         await workflow.execute_activity_method(
-            OnboardingActivities.complete_onboarding,
+            OnboardingActivityContract.complete_onboarding,
             OnboardingOutcome(onboarding.customer_id, outcome, reason),
             **DATABASE_WRITE,
         )

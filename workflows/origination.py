@@ -24,50 +24,57 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from domain.business_calendar import business_date
-    from activities.origination import (
+    from domain.credit import Amortization, InvalidLoanTerms, LoanTerms, simulate
+    from domain.credit.due_dates import add_months
+    from domain.credit_policy import CreditAssessmentInput, affordable, decide_credit
+    from workflows import business_metrics
+    from workflows.activity_options import COMPENSATION, DATABASE_WRITE, PROVIDER_CALL
+    from workflows.contracts.origination import (
+        ACCEPT_OFFER,
+        CANCELLABLE_STATUSES,
+        CORRECTIONS,
+        DECIDE_REVIEW,
+        PAYOUT_EVENT,
+        REQUEST_CANCELLATION,
+        RETRY_STEP,
+        SIGNATURE_EVENT,
+        STATE_QUERY,
+        TERMINAL_STATUSES,
+        AcceptOffer,
         AnalysisRequest,
+        ApplicationState,
+        ApplicationStatus,
+        CancellationAccepted,
+        CancellationRequest,
         ContractRequest,
         CreditReportRequest,
         DisbursementCompletion,
         DisbursementRequest,
         LedgerReversal,
         LimitRelease,
-        OriginationActivities,
-        ReminderRequest,
-        SignatureCertificateRequest,
-        StatusChange,
-        VoidEnvelopeRequest,
-        disbursement_ledger_key,
-    )
-    from domain.credit import Amortization, InvalidLoanTerms, LoanTerms, simulate
-    from domain.credit.due_dates import add_months
-    from domain.credit_policy import CreditAssessmentInput, affordable, decide_credit
-    from workflows import business_metrics
-    from workflows.activity_options import COMPENSATION, DATABASE_WRITE, PROVIDER_CALL
-    from workflows.onboarding import ProviderEvent
-    from workflows.origination_types import (
-        CANCELLABLE_STATUSES,
-        CORRECTIONS,
-        TERMINAL_STATUSES,
-        AcceptOffer,
-        ApplicationState,
-        ApplicationStatus,
-        CancellationAccepted,
-        CancellationRequest,
         LoanApplicationInput,
         LoanApplicationResult,
         Offer,
         OfferAccepted,
         OfferInstallment,
+        OriginationActivityContract,
         OriginationPolicy,
+        ProviderEvent,
+        ReminderRequest,
         ReviewDecision,
         ReviewRecorded,
+        SignatureCertificateRequest,
+        StatusChange,
         StepRecord,
         StepRetry,
         StepRetryAccepted,
+        VoidEnvelopeRequest,
+        disbursement_ledger_key,
+        refusal_key,
     )
+    from workflows.contracts.servicing import ServicingInput, servicing_workflow_id
     from workflows.search_attributes import CUSTOMER_ID, FAILED_STEP, LOAN_AMOUNT, LOAN_STATUS, RETRYING_STEP, RISK_BAND
-    from workflows.servicing import ServicingInput, ServicingWorkflow, servicing_workflow_id
+    from workflows.servicing import ServicingWorkflow
 
 T = TypeVar("T")
 
@@ -107,7 +114,7 @@ class LoanOriginationWorkflow:
         self._input = application
         self._payout_requested = False
         self._cancelled_by_temporal = False
-        self._status: ApplicationStatus = "submitted"
+        self._status = ApplicationStatus.SUBMITTED
         self._offer: Offer | None = None
         self._accepted: OfferAccepted | None = None
         self._steps: list[StepRecord] = []
@@ -128,7 +135,7 @@ class LoanOriginationWorkflow:
 
     # --- Queries, signals and updates -------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> ApplicationState:
         return ApplicationState(
             application_id=self._input.application_id,
@@ -142,7 +149,7 @@ class LoanOriginationWorkflow:
             retrying_step=self._retrying_step,
         )
 
-    @workflow.update
+    @workflow.update(name=ACCEPT_OFFER)
     async def accept_offer(self, request: AcceptOffer) -> OfferAccepted:
         self._accepted = OfferAccepted(offer=self._offer, accepted_at=workflow.now())  # type: ignore[arg-type]
         self._last_actor = request.accepted_by
@@ -150,7 +157,7 @@ class LoanOriginationWorkflow:
 
     @accept_offer.validator
     def _validate_accept_offer(self, request: AcceptOffer) -> None:
-        if self._status != "offer_ready" or self._offer is None or self._accepted is not None:
+        if self._status != ApplicationStatus.OFFER_READY or self._offer is None or self._accepted is not None:
             raise ApplicationError(f"no open offer (status {self._status})", type="OfferNotOpen")
         if request.offer_id != self._offer.offer_id:
             raise ApplicationError("the offer changed; review the current one", type="OfferChanged")
@@ -159,7 +166,7 @@ class LoanOriginationWorkflow:
         if self._cancel is not None:
             raise ApplicationError("the application is being cancelled", type="OfferNotOpen")
 
-    @workflow.update
+    @workflow.update(name=REQUEST_CANCELLATION)
     async def request_cancellation(self, request: CancellationRequest) -> CancellationAccepted:
         status = self._status
         self._cancel = request
@@ -173,7 +180,7 @@ class LoanOriginationWorkflow:
                 f"an application cannot be cancelled once it is {self._status}", type="NotCancellable"
             )
 
-    @workflow.update
+    @workflow.update(name=DECIDE_REVIEW)
     async def decide_review(self, decision: ReviewDecision) -> ReviewRecorded:
         self._review = decision
         self._last_actor = decision.reviewer
@@ -181,7 +188,7 @@ class LoanOriginationWorkflow:
 
     @decide_review.validator
     def _validate_review(self, decision: ReviewDecision) -> None:
-        if self._status != "manual_review" or self._review is not None:
+        if self._status != ApplicationStatus.MANUAL_REVIEW or self._review is not None:
             raise ApplicationError(f"the application is not in manual review ({self._status})", type="NotInReview")
         if decision.reviewer == self._last_actor:
             raise ApplicationError(
@@ -190,7 +197,7 @@ class LoanOriginationWorkflow:
         if not decision.reason.strip():
             raise ApplicationError("a review decision needs a reason", type="ReasonRequired")
 
-    @workflow.update
+    @workflow.update(name=RETRY_STEP)
     async def retry_step(self, retry: StepRetry) -> StepRetryAccepted:
         step = self._paused_step or ""
         self._retry = retry
@@ -207,13 +214,13 @@ class LoanOriginationWorkflow:
                 f"{', '.join(unknown)} cannot be corrected at the {self._paused_step} step", type="InvalidCorrection"
             )
 
-    @workflow.signal
+    @workflow.signal(name=SIGNATURE_EVENT)
     def signature_event(self, event: ProviderEvent) -> None:
         if event.event_id not in self._seen_events:
             self._seen_events.add(event.event_id)
             self._signature = event
 
-    @workflow.signal
+    @workflow.signal(name=PAYOUT_EVENT)
     def payout_event(self, event: ProviderEvent) -> None:
         if event.event_id not in self._seen_events:
             self._seen_events.add(event.event_id)
@@ -242,7 +249,7 @@ class LoanOriginationWorkflow:
                 raise
             # Cancelled from the Temporal UI or the API (while waiting, or while an activity ran and
             # was cancelled with the workflow): undo, record, then report the cancellation.
-            await self._end("cancelled", "workflow_cancelled", None)
+            await self._end(ApplicationStatus.CANCELLED, "workflow_cancelled", None)
             raise
         return LoanApplicationResult(
             application_id=application.application_id,
@@ -258,12 +265,12 @@ class LoanOriginationWorkflow:
         profile = await self._step(
             "eligibility",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.start_analysis,
+                OriginationActivityContract.start_analysis,
                 AnalysisRequest(application.application_id, application.customer_id),
                 **DATABASE_WRITE,
             ),
         )
-        self._status = "analyzing"
+        self._status = ApplicationStatus.ANALYZING
         self._set_status_attribute()
         problems: list[str] = []
         if profile.customer_status != "active":
@@ -277,14 +284,14 @@ class LoanOriginationWorkflow:
             problems.append("term_outside_product_limits")
         if problems:
             self._record("eligibility", "declined", ",".join(problems))
-            raise ApplicationEnded("declined", ",".join(problems))
+            raise ApplicationEnded(ApplicationStatus.DECLINED, ",".join(problems))
         self._record("eligibility", "passed")
 
         # 2. Credit analysis: the bureau answers, the policy decides inside the workflow.
         report = await self._step(
             "credit_analysis",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.fetch_credit_report,
+                OriginationActivityContract.fetch_credit_report,
                 CreditReportRequest(application.application_id, application.customer_id),
                 **PROVIDER_CALL,
             ),
@@ -301,13 +308,13 @@ class LoanOriginationWorkflow:
         )
         if decision.outcome == "decline":
             self._record("credit_analysis", "declined", ",".join(decision.reasons))
-            raise ApplicationEnded("declined", ",".join(decision.reasons))
+            raise ApplicationEnded(ApplicationStatus.DECLINED, ",".join(decision.reasons))
         assert decision.risk_band is not None and decision.monthly_rate is not None
         workflow.upsert_search_attributes([RISK_BAND.value_set(decision.risk_band)])
         offer = self._price(application, decision.risk_band, decision.monthly_rate)
         if not affordable(max(i.payment for i in offer.installments), profile.monthly_income, policy.credit):
             self._record("credit_analysis", "declined", "affordability")
-            raise ApplicationEnded("declined", "affordability")
+            raise ApplicationEnded(ApplicationStatus.DECLINED, "affordability")
         self._record("credit_analysis", decision.outcome, ",".join(decision.reasons) or None)
         if decision.outcome == "approve":
             business_metrics.count(business_metrics.APPLICATIONS_APPROVED)
@@ -321,16 +328,16 @@ class LoanOriginationWorkflow:
 
         # 4. Offer, accepted through the accept_offer Update before it expires.
         self._offer = offer
-        await self._change_status("offer_ready", offer=offer, risk_band=decision.risk_band)
+        await self._change_status(ApplicationStatus.OFFER_READY, offer=offer, risk_band=decision.risk_band)
         if not await self._wait(lambda: self._accepted is not None, offer.expires_at - workflow.now()):
             self._record("offer", "expired")
-            raise ApplicationEnded("expired", "offer_expired")
+            raise ApplicationEnded(ApplicationStatus.EXPIRED, "offer_expired")
         self._record("offer", "accepted", f"by {self._last_actor}")
-        await self._change_status("offer_accepted", offer=offer, reserve_amount=offer.amount_financed)
+        await self._change_status(ApplicationStatus.OFFER_ACCEPTED, offer=offer, reserve_amount=offer.amount_financed)
         self._register_compensation(
             "release_limit",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.release_limit, LimitRelease(application.application_id), **COMPENSATION
+                OriginationActivityContract.release_limit, LimitRelease(application.application_id), **COMPENSATION
             ),
         )
 
@@ -339,18 +346,18 @@ class LoanOriginationWorkflow:
         contract = await self._step(
             "contract",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.prepare_contract,
+                OriginationActivityContract.prepare_contract,
                 ContractRequest(application.application_id, application.customer_id, offer, self._steps_snapshot()),
                 **PROVIDER_CALL,
             ),
         )
-        self._status = "contract_sent"
+        self._status = ApplicationStatus.CONTRACT_SENT
         self._set_status_attribute()
         self._record("contract", "sent", contract.envelope_id)
         self._register_compensation(
             "void_envelope",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.void_envelope,
+                OriginationActivityContract.void_envelope,
                 VoidEnvelopeRequest(application.application_id, contract.envelope_id, self._reason or "cancelled"),
                 **COMPENSATION,
             ),
@@ -360,29 +367,29 @@ class LoanOriginationWorkflow:
             remaining = signature_deadline - workflow.now()
             if remaining <= timedelta(0):
                 self._record("signature", "expired")
-                raise ApplicationEnded("expired", "signature_expired")
+                raise ApplicationEnded(ApplicationStatus.EXPIRED, "signature_expired")
             if not await self._wait(lambda: self._signature is not None, min(remaining, policy.signature_reminder_every)):
                 if workflow.now() < signature_deadline:
                     await workflow.execute_activity_method(
-                        OriginationActivities.remind,
+                        OriginationActivityContract.remind,
                         ReminderRequest(application.application_id, application.customer_id, "signature_pending"),
                         **DATABASE_WRITE,
                     )
         signature = self._signature
         if signature.type.endswith("declined"):
             self._record("signature", "declined")
-            raise ApplicationEnded("cancelled", "signature_declined")
+            raise ApplicationEnded(ApplicationStatus.CANCELLED, "signature_declined")
         if signature.type.endswith("expired"):
             self._record("signature", "expired")
-            raise ApplicationEnded("expired", "signature_expired")
+            raise ApplicationEnded(ApplicationStatus.EXPIRED, "signature_expired")
         self._compensations = [(n, c) for n, c in self._compensations if n != "void_envelope"]  # signed: nothing to void
         self._record("signature", "signed")
         if workflow.patched(SIGNED_IN_READ_MODEL):
             # The customer and ops see the signature at once, not only when the payout is requested
             # (which a PIX provider that keeps failing can hold back for a long while).
-            await self._change_status("signed")
+            await self._change_status(ApplicationStatus.SIGNED)
         else:
-            self._status = "signed"
+            self._status = ApplicationStatus.SIGNED
         if workflow.patched(SIGNATURE_CERTIFICATE):
             await self._certify_signature(application, contract.envelope_id)
         self._raise_if_cancelled()
@@ -412,7 +419,7 @@ class LoanOriginationWorkflow:
         self._register_compensation(
             "reverse_ledger",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.reverse_disbursement,
+                OriginationActivityContract.reverse_disbursement,
                 LedgerReversal(
                     application.application_id,
                     disbursement_ledger_key(application.application_id),
@@ -424,7 +431,7 @@ class LoanOriginationWorkflow:
         disbursement = await self._step(
             "disbursement",
             lambda: workflow.execute_activity_method(
-                OriginationActivities.disburse,
+                OriginationActivityContract.disburse,
                 DisbursementRequest(
                     application.application_id,
                     application.customer_id,
@@ -435,22 +442,22 @@ class LoanOriginationWorkflow:
                 **PROVIDER_CALL,
             ),
         )
-        self._status = "disbursing"
+        self._status = ApplicationStatus.DISBURSING
         self._set_status_attribute()
         self._record("disbursement", "requested", disbursement.end_to_end_id)
         if not await self._wait(lambda: self._payout is not None, policy.payout_settlement_timeout, cancellable=False):
             self._record("disbursement", "unsettled")
-            raise ApplicationEnded("failed", "payout_not_settled", "disbursement")
+            raise ApplicationEnded(ApplicationStatus.FAILED, "payout_not_settled", "disbursement")
         assert self._payout is not None
         if not self._payout.type.endswith("settled"):
             self._record("disbursement", "failed", str(self._payout.data.get("failure_reason", "")) or None)
-            raise ApplicationEnded("failed", "payout_failed", "disbursement")
+            raise ApplicationEnded(ApplicationStatus.FAILED, "payout_failed", "disbursement")
         self._compensations.clear()  # the money is out: from here the loan lives in servicing
         self._record("disbursement", "settled", disbursement.end_to_end_id)
 
         # 7. Servicing as a workflow of its own, then `disbursed`.
         await workflow.execute_activity_method(
-            OriginationActivities.complete_disbursement,
+            OriginationActivityContract.complete_disbursement,
             DisbursementCompletion(application.application_id, offer, disbursement.end_to_end_id, self._steps_snapshot()),
             **DATABASE_WRITE,
         )
@@ -462,7 +469,7 @@ class LoanOriginationWorkflow:
             id=servicing_workflow_id(application.application_id),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
-        self._status = "disbursed"
+        self._status = ApplicationStatus.DISBURSED
         self._set_status_attribute()
         business_metrics.count(business_metrics.APPLICATIONS_DISBURSED)
         business_metrics.count_disbursed(offer.amount_released)
@@ -484,10 +491,10 @@ class LoanOriginationWorkflow:
                     continue
                 if refusal is not None:
                     self._record(name, "refused", refusal)
-                    raise ApplicationEnded("failed", f"{name}_refused:{refusal}", name) from err
+                    raise ApplicationEnded(ApplicationStatus.FAILED, f"{name}_refused:{refusal}", name) from err
                 if name not in self._input_policy.fixable_steps:
                     self._record(name, "failed", str(err.cause or err))
-                    raise ApplicationEnded("failed", f"{name}_failed", name) from err
+                    raise ApplicationEnded(ApplicationStatus.FAILED, f"{name}_failed", name) from err
                 await self._pause(name, str(err.cause or err))
 
     async def _certify_signature(self, application: LoanApplicationInput, envelope_id: str) -> None:
@@ -495,7 +502,7 @@ class LoanOriginationWorkflow:
         wait on it: a certificate that cannot be made is recorded for ops, and the journey goes on."""
         try:
             certificate = await workflow.execute_activity_method(
-                OriginationActivities.issue_signature_certificate,
+                OriginationActivityContract.issue_signature_certificate,
                 SignatureCertificateRequest(application.application_id, application.customer_id, envelope_id),
                 **PROVIDER_CALL,
             )
@@ -530,7 +537,7 @@ class LoanOriginationWorkflow:
         return task.result()
 
     def _correctable(self, step: str, refusal: str) -> bool:
-        return f"{step}:{refusal}" in self._input_policy.correctable_refusals and workflow.patched(PAUSE_FOR_CORRECTION)
+        return refusal_key(step, refusal) in self._input_policy.correctable_refusals and workflow.patched(PAUSE_FOR_CORRECTION)
 
     async def _pause_for_correction(self, step: str, error: str) -> None:
         """Pause a refused step for corrected data. A refusal moved nothing (a refused payout sent no
@@ -556,25 +563,25 @@ class LoanOriginationWorkflow:
 
     async def _manual_review(self, application: LoanApplicationInput) -> None:
         policy = application.policy
-        await self._change_status("manual_review")
+        await self._change_status(ApplicationStatus.MANUAL_REVIEW)
         entered = workflow.now()
         if not await self._wait(lambda: self._review is not None, policy.review_escalate_after):
             self._record("manual_review", "escalated")
             await workflow.execute_activity_method(
-                OriginationActivities.remind,
+                OriginationActivityContract.remind,
                 ReminderRequest(application.application_id, application.customer_id, "review_escalated"),
                 **DATABASE_WRITE,
             )
             remaining = entered + policy.review_decline_after - workflow.now()
             if not await self._wait(lambda: self._review is not None, remaining):
                 self._record("manual_review", "timed_out")
-                raise ApplicationEnded("declined", "review_sla_exceeded")
+                raise ApplicationEnded(ApplicationStatus.DECLINED, "review_sla_exceeded")
         assert self._review is not None
         outcome = "approved" if self._review.approve else "rejected"
         self._record("manual_review", outcome, f"{self._review.reviewer}: {self._review.reason}")
         if not self._review.approve:
-            raise ApplicationEnded("declined", f"manual_review_rejected: {self._review.reason}"[:500])
-        self._status = "analyzing"
+            raise ApplicationEnded(ApplicationStatus.DECLINED, f"manual_review_rejected: {self._review.reason}"[:500])
+        self._status = ApplicationStatus.ANALYZING
 
     async def _wait(self, condition: Callable[[], bool], timeout: timedelta, *, cancellable: bool = True) -> bool:
         """Wait for `condition` up to `timeout`; False on timeout. A cancellation request ends the journey."""
@@ -593,7 +600,7 @@ class LoanOriginationWorkflow:
     def _raise_if_cancelled(self) -> None:
         if self._cancel is not None and not self._payout_requested:
             self._record("cancellation", "requested", f"by {self._cancel.requested_by}: {self._cancel.reason}")
-            raise ApplicationEnded("cancelled", self._cancel.reason)
+            raise ApplicationEnded(ApplicationStatus.CANCELLED, self._cancel.reason)
 
     # --- Pricing ----------------------------------------------------------------------------
 
@@ -610,7 +617,7 @@ class LoanOriginationWorkflow:
         try:
             simulation = simulate(terms)
         except InvalidLoanTerms as exc:
-            raise ApplicationEnded("declined", f"unpriceable_terms: {exc}"[:500]) from exc
+            raise ApplicationEnded(ApplicationStatus.DECLINED, f"unpriceable_terms: {exc}"[:500]) from exc
         return Offer(
             offer_id=str(workflow.uuid4()),
             amount=application.amount,
@@ -663,7 +670,7 @@ class LoanOriginationWorkflow:
         self._status = status
         self._set_status_attribute()
         await workflow.execute_activity_method(
-            OriginationActivities.record_status,
+            OriginationActivityContract.record_status,
             StatusChange(
                 application_id=self._input.application_id,
                 customer_id=self._input.customer_id,
@@ -695,9 +702,9 @@ class LoanOriginationWorkflow:
     async def _end(self, status: ApplicationStatus, reason: str, failed_step: str | None) -> None:
         """Run the compensations shielded from cancellation, then record the terminal status."""
         assert status in TERMINAL_STATUSES
-        if status == "declined":
+        if status == ApplicationStatus.DECLINED:
             business_metrics.count(business_metrics.APPLICATIONS_DECLINED)
-        elif status == "failed":
+        elif status == ApplicationStatus.FAILED:
             business_metrics.count(business_metrics.APPLICATIONS_FAILED, step=failed_step or "unknown")
         self._reason = reason
         self._failed_step = failed_step

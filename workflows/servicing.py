@@ -9,105 +9,37 @@ so its history stays bounded; it ends `paid_off`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.business_calendar import BRASILIA, business_date
-    from activities.servicing import (
-        ChargeRequest,
-        EarlySettlementPayment,
-        InstallmentPayment,
-        IssuedCharge,
-        ServicingActivities,
-    )
     from domain.credit import Amortization, Schedule, build_schedule, late_charges, settlement_on
     from workflows.activity_options import DATABASE_WRITE, PROVIDER_CALL
-    from workflows.onboarding import ProviderEvent
-    from workflows.origination_types import Offer
-
-
-def servicing_workflow_id(loan_id: str) -> str:
-    return f"servicing-{loan_id}"
-
-
-@dataclass(frozen=True)
-class ServicingInput:
-    loan_id: str
-    customer_id: str
-    amortization: Literal["price", "sac"]
-    principal: Decimal
-    monthly_rate: Decimal
-    release_date: date
-    first_due_date: date
-    term_months: int
-    next_number: int = 1
-    charge_lead: timedelta = timedelta(days=5)
-
-    @staticmethod
-    def from_offer(
-        loan_id: str, customer_id: str, offer: Offer, *, charge_lead: timedelta = timedelta(days=5)
-    ) -> ServicingInput:
-        return ServicingInput(
-            loan_id=loan_id,
-            customer_id=customer_id,
-            amortization=offer.amortization,  # type: ignore[arg-type]
-            principal=offer.amount_financed,
-            monthly_rate=offer.monthly_rate,
-            release_date=offer.release_date,
-            first_due_date=offer.first_due_date,
-            term_months=offer.term_months,
-            charge_lead=charge_lead,
-        )
-
-
-@dataclass(frozen=True)
-class ServicingResult:
-    loan_id: str
-    outcome: Literal["paid_off"]
-    settled_early: bool
-    last_installment_paid: int
-
-
-@dataclass(frozen=True)
-class ServicingState:
-    loan_id: str
-    next_installment: int
-    installments: int
-    open_charge: IssuedCharge | None
-    amount_due: Decimal | None
-    days_late: int
-    early_settlement: IssuedCharge | None
-
-
-@dataclass(frozen=True)
-class PayoffQuoteRequest:
-    settle_on: date | None = None  # default: today
-
-
-@dataclass(frozen=True)
-class PayoffQuote:
-    settle_on: date
-    amount: Decimal
-    interest_reduction: Decimal
-    remaining_installments: int
-
-
-@dataclass(frozen=True)
-class EarlySettlementRequest:
-    requested_by: str
-
-
-@dataclass(frozen=True)
-class EarlySettlementCharge:
-    quote: PayoffQuote
-    charge: IssuedCharge
-
+    from workflows.contracts.servicing import (
+        PAYMENT_RECEIVED,
+        PAYOFF_QUOTE_QUERY,
+        SETTLE_EARLY,
+        STATE_QUERY,
+        ChargeRequest,
+        EarlySettlementCharge,
+        EarlySettlementPayment,
+        EarlySettlementRequest,
+        InstallmentPayment,
+        IssuedCharge,
+        PayoffQuote,
+        PayoffQuoteRequest,
+        ProviderEvent,
+        ServicingActivityContract,
+        ServicingInput,
+        ServicingResult,
+        ServicingState,
+        servicing_workflow_id,
+    )
 
 def _start_of(day: date) -> datetime:
     """Midnight in Brasília: a due date lasts the customer's whole day."""
@@ -136,7 +68,7 @@ class ServicingWorkflow:
 
     # --- Signals, queries, updates ----------------------------------------------------------
 
-    @workflow.signal
+    @workflow.signal(name=PAYMENT_RECEIVED)
     def payment_received(self, event: ProviderEvent) -> None:
         if event.event_id in self._seen_events:
             return
@@ -145,7 +77,7 @@ class ServicingWorkflow:
         if txid:
             self._payments[txid] = event
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> ServicingState:
         return ServicingState(
             loan_id=self._loan.loan_id,
@@ -157,15 +89,15 @@ class ServicingWorkflow:
             early_settlement=self._settlement.charge if self._settlement else None,
         )
 
-    @workflow.query
+    @workflow.query(name=PAYOFF_QUOTE_QUERY)
     def payoff_quote(self, request: PayoffQuoteRequest) -> PayoffQuote:
         return self._quote(request.settle_on or business_date(workflow.now()))
 
-    @workflow.update
+    @workflow.update(name=SETTLE_EARLY)
     async def settle_early(self, request: EarlySettlementRequest) -> EarlySettlementCharge:
         quote = self._quote(business_date(workflow.now()))
         charge = await workflow.execute_activity_method(
-            ServicingActivities.issue_charge,
+            ServicingActivityContract.issue_charge,
             ChargeRequest(
                 loan_id=self._loan.loan_id,
                 customer_id=self._loan.customer_id,
@@ -252,7 +184,7 @@ class ServicingWorkflow:
         late = late_charges(installment.payment, installment.due_date, max(paid_on, installment.due_date), loan.monthly_rate)
         is_last = installment.number == len(self._schedule.installments)
         await workflow.execute_activity_method(
-            ServicingActivities.record_installment_payment,
+            ServicingActivityContract.record_installment_payment,
             InstallmentPayment(
                 loan_id=loan.loan_id,
                 customer_id=loan.customer_id,
@@ -274,7 +206,7 @@ class ServicingWorkflow:
     async def _issue(self, number: int, amount: Decimal, expires_at: datetime, *, attempt: int) -> IssuedCharge:
         previous = self._charge
         charge = await workflow.execute_activity_method(
-            ServicingActivities.issue_charge,
+            ServicingActivityContract.issue_charge,
             ChargeRequest(
                 loan_id=self._loan.loan_id,
                 customer_id=self._loan.customer_id,
@@ -292,7 +224,7 @@ class ServicingWorkflow:
         assert self._settlement is not None
         quote, charge = self._settlement.quote, self._settlement.charge
         await workflow.execute_activity_method(
-            ServicingActivities.record_early_settlement,
+            ServicingActivityContract.record_early_settlement,
             EarlySettlementPayment(
                 loan_id=self._loan.loan_id,
                 customer_id=self._loan.customer_id,

@@ -40,7 +40,8 @@ from api.security import (
 from api.workflow_calls import timeout
 from integrations.cpf import is_valid_cpf, normalize_cpf
 from storage.models import Customer
-from workflows.onboarding import OnboardingInput, OnboardingWorkflow, onboarding_workflow_id
+from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id
+from workflows.onboarding import OnboardingWorkflow
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

@@ -15,7 +15,8 @@ from api.problems import NotFound
 from api.repositories import customers
 from api.workflow_calls import enrichment_timeout, maybe
 from integrations.cpf import mask_cpf
-from workflows.onboarding import OnboardingStatus, OnboardingWorkflow, onboarding_workflow_id
+from workflows.contracts.onboarding import OnboardingStatus, onboarding_workflow_id
+from workflows.onboarding import OnboardingWorkflow
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 

@@ -46,7 +46,7 @@ from domain.credit_policy import CreditPolicy
 from lendflow.settings import Settings
 from storage.models import LoanApplication
 from workflows.origination import LoanOriginationWorkflow
-from workflows.origination_types import (
+from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     AcceptOffer,
     CancellationRequest,
@@ -55,7 +55,8 @@ from workflows.origination_types import (
     ProductLimits,
     loan_workflow_id,
 )
-from workflows.servicing import EarlySettlementRequest, PayoffQuoteRequest, ServicingWorkflow, servicing_workflow_id
+from workflows.contracts.servicing import EarlySettlementRequest, PayoffQuoteRequest, servicing_workflow_id
+from workflows.servicing import ServicingWorkflow
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/loans", tags=["loans"])

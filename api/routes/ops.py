@@ -47,7 +47,7 @@ from lendflow.logging import mask_text
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
 from storage.models import LoanApplication, Operator
 from workflows.origination import LoanOriginationWorkflow
-from workflows.origination_types import (
+from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     CancellationRequest,
     ReviewDecision,

@@ -18,7 +18,7 @@ from api.fields import MoneyOut, RatePercentOut
 from api.pagination import Page
 from domain.application_reasons import CustomerReason, reason_for_customer, step_detail_for_customer
 from storage.models import Installment, LoanApplication, PixCharge
-from workflows.origination_types import ApplicationState, Offer
+from workflows.contracts.origination import ApplicationState, Offer
 
 
 class ScheduleItem(BaseModel):

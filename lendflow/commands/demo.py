@@ -27,6 +27,9 @@ import typer
 
 from integrations.cpf import cpf_check_digits, format_cpf, mask_cpf
 from lendflow.settings import Settings
+from workflows.contracts.onboarding import onboarding_workflow_id
+from workflows.contracts.origination import loan_workflow_id
+from workflows.contracts.servicing import servicing_workflow_id
 
 T = TypeVar("T")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
@@ -127,7 +130,7 @@ class Journey:
         )
         self.headers = {"Authorization": f"Bearer {token['access_token']}"}
         self.say(f"registered {name} (CPF {mask_cpf(cpf)}), customer {customer_id}")
-        self.say(f"  onboarding workflow: {self.links.workflow(f'onboarding-{customer_id}')}")
+        self.say(f"  onboarding workflow: {self.links.workflow(onboarding_workflow_id(customer_id))}")
         for kind in ("id_front", "id_back", "selfie"):
             _expect(
                 await self.api.post(
@@ -172,7 +175,7 @@ class Journey:
         )
         application_id = applied["id"]
         self.say(f"applied: application {application_id}")
-        self.say(f"  loan workflow: {self.links.workflow(f'loan-{application_id}')}")
+        self.say(f"  loan workflow: {self.links.workflow(loan_workflow_id(application_id))}")
         ready = await _until(
             lambda: self.get(f"/v1/loans/{application_id}"),
             lambda b: b["status"] not in ("submitted", "analyzing"),
@@ -232,7 +235,7 @@ class Journey:
             timeout=90,
         )
         first = charge["items"][0]
-        self.say(f"  servicing workflow: {self.links.workflow(f'servicing-{application_id}')}")
+        self.say(f"  servicing workflow: {self.links.workflow(servicing_workflow_id(application_id))}")
         self.say(
             f"installment 1 due {first['due_date']}: R$ {first['charge']['amount']} by PIX, "
             f"BR Code {first['charge']['br_code'][:40]}..."

@@ -19,7 +19,7 @@ from api.security import key_ring
 from stack_support import PASSWORD, eventually, new_cpf, register_and_login, registration, serve_over_asgi
 from lendflow.settings import Settings
 from storage.models import Customer, RefreshToken
-from workflows.onboarding import onboarding_workflow_id
+from workflows.contracts.onboarding import onboarding_workflow_id
 
 PROBLEM = "application/problem+json"
 

@@ -13,7 +13,7 @@ from lendflow.temporal import data_converter
 from lendflow.settings import Settings
 from stack_support import PASSWORD, register_and_login, serve_over_asgi
 from test_ops import ops_login
-from workflows.onboarding import OnboardingInput
+from workflows.contracts.onboarding import OnboardingInput
 
 
 async def _encrypted_input() -> dict[str, Any]:

@@ -19,7 +19,8 @@ from stack_support import business_today
 from stack_support import Account, register_and_login
 from lendflow.settings import Settings
 from test_loans import LOAN, apply, disbursed_loan
-from workflows.servicing import ServicingWorkflow, servicing_workflow_id
+from workflows.contracts.servicing import servicing_workflow_id
+from workflows.servicing import ServicingWorkflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
 # Routes of nobody in particular, or of ops (tested in test_ops and test_codec_endpoint with their own audience).

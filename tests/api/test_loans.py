@@ -19,7 +19,8 @@ from stack_support import Account, eventually, register_and_login
 from domain.credit import Amortization, build_schedule
 from lendflow.settings import Settings
 from storage.models import Customer, IdempotencyKey, Installment, LoanApplication
-from workflows.servicing import ServicingInput, ServicingWorkflow, servicing_workflow_id
+from workflows.contracts.servicing import ServicingInput, servicing_workflow_id
+from workflows.servicing import ServicingWorkflow
 
 LOAN = {"amount": "5000.00", "term_months": 12, "amortization": "price"}
 PROBLEM = "application/problem+json"

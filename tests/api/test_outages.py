@@ -15,7 +15,7 @@ from lendflow.settings import Settings
 from storage.models import Customer, LoanApplication
 from test_loans import LOAN
 from test_webhooks import signed_event
-from workflows.origination_types import loan_workflow_id
+from workflows.contracts.origination import loan_workflow_id
 
 PROBLEM = "application/problem+json"
 

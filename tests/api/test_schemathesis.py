@@ -27,7 +27,8 @@ from stack_support import business_today
 from stack_support import PASSWORD, Account, ServerThread, free_port, registration
 from lendflow.settings import Settings
 from test_loans import LOAN, disbursed_loan
-from workflows.servicing import ServicingWorkflow, servicing_workflow_id
+from workflows.contracts.servicing import servicing_workflow_id
+from workflows.servicing import ServicingWorkflow
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 # Every check is on but positive_data_acceptance ("a schema-valid request must get a 2xx"), which

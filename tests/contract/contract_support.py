@@ -17,7 +17,7 @@ from domain.ccb import brl
 from domain.credit import Amortization, Fee, LoanSimulation, LoanTerms, simulate
 from domain.credit.due_dates import add_months
 from lendflow import REPO_ROOT
-from workflows.origination_types import Offer, OfferInstallment
+from workflows.contracts.origination import Offer, OfferInstallment
 
 VERAPDF_POM = REPO_ROOT / "infra" / "verapdf" / "pom.xml"
 

@@ -19,11 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
-from activities.origination import (
-    ContractRequest,
-    OriginationActivities,
-    SignatureCertificateRequest,
-)
+from activities.origination import OriginationActivities
 from contract_support import kernel_offer, pdf_text, schedule_row, sha256
 from domain.ccb import brl
 from integrations.factory import ProviderClients
@@ -41,6 +37,7 @@ from lendflow.settings import (
 from simulator.app import create_app
 from stack_support import ServerThread, free_port, new_cpf
 from storage.models import Customer, Document, LoanApplication, SignatureEnvelope
+from workflows.contracts.origination import ContractRequest, SignatureCertificateRequest
 
 pytestmark = pytest.mark.services
 

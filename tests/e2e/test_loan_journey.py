@@ -46,7 +46,7 @@ from stack_support import ServerThread, eventually, free_port, new_cpf, register
 from storage import ledger
 from storage.models import JournalLine, OutboxEvent, PixCharge, SignatureEnvelope
 from workers.temporal_worker import build_worker, project_activities
-from workflows.servicing import servicing_workflow_id
+from workflows.contracts.servicing import servicing_workflow_id
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

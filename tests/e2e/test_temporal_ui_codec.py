@@ -24,7 +24,8 @@ from api.repositories.operators import create_operator
 from lendflow.services import port_open, ui_server_binary, ui_server_command, wait_until, write_ui_config
 from lendflow.settings import Settings
 from stack_support import PASSWORD, ServerThread, free_port
-from workflows.onboarding import OnboardingInput, OnboardingWorkflow
+from workflows.contracts.onboarding import OnboardingInput
+from workflows.onboarding import OnboardingWorkflow
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a closed network: no background fetches to Google, no sandbox as root.

@@ -18,7 +18,8 @@ from temporalio.client import Client
 from lendflow.codec import ENCODING, EncryptionCodec, UnknownEncryptionKey
 from lendflow.settings import Settings
 from lendflow.temporal import data_converter
-from workflows.onboarding import OnboardingInput, OnboardingWorkflow
+from workflows.contracts.onboarding import OnboardingInput
+from workflows.onboarding import OnboardingWorkflow
 
 
 def _key() -> bytes:

@@ -40,10 +40,12 @@ from workflow_fakes import (  # noqa: E402
     start_test_environment,
     unencrypted_data_converter,
 )
-from workflows.onboarding import OnboardingInput, OnboardingWorkflow, onboarding_workflow_id  # noqa: E402
+from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id  # noqa: E402
+from workflows.contracts.origination import AcceptOffer, LoanApplicationInput, loan_workflow_id  # noqa: E402
+from workflows.contracts.servicing import ServicingInput, servicing_workflow_id  # noqa: E402
+from workflows.onboarding import OnboardingWorkflow  # noqa: E402
 from workflows.origination import LoanOriginationWorkflow  # noqa: E402
-from workflows.origination_types import AcceptOffer, LoanApplicationInput, loan_workflow_id  # noqa: E402
-from workflows.servicing import ServicingInput, ServicingWorkflow, servicing_workflow_id  # noqa: E402
+from workflows.servicing import ServicingWorkflow  # noqa: E402
 
 HISTORIES = HERE / "histories"
 

@@ -12,16 +12,18 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.onboarding import CpfCheckResult, OnboardingOutcome, OnboardingReminder
 from workflow_fakes import OnboardingFakes, event, eventually, new_worker
-from workflows.onboarding import (
+from workflows.contracts.onboarding import (
+    CpfCheckResult,
     OnboardingInput,
+    OnboardingOutcome,
+    OnboardingReminder,
     OnboardingResult,
     OnboardingStatus,
-    OnboardingWorkflow,
     ProviderEvent,
     onboarding_workflow_id,
 )
+from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import CUSTOMER_ID
 
 Handle = WorkflowHandle[Any, OnboardingResult]

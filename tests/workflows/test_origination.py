@@ -20,25 +20,27 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.origination import LedgerReversal, ReminderRequest, VoidEnvelopeRequest
 from workflow_fakes import OriginationFakes, event, eventually, good_profile, good_report, new_worker
-from workflows.origination import LoanOriginationWorkflow
-from workflows.origination_types import (
+from workflows.contracts.origination import (
     AcceptOffer,
     ApplicationState,
     CancellationAccepted,
     CancellationRequest,
+    LedgerReversal,
     LoanApplicationInput,
     LoanApplicationResult,
     OfferAccepted,
+    ReminderRequest,
     ReviewDecision,
     ReviewRecorded,
     StepRetry,
     StepRetryAccepted,
+    VoidEnvelopeRequest,
     loan_workflow_id,
 )
+from workflows.contracts.servicing import servicing_workflow_id
+from workflows.origination import LoanOriginationWorkflow
 from workflows.search_attributes import FAILED_STEP, LOAN_STATUS, RETRYING_STEP, RISK_BAND
-from workflows.servicing import servicing_workflow_id
 
 Handle = WorkflowHandle[Any, LoanApplicationResult]
 

@@ -20,12 +20,12 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.servicing import ChargeRequest
 from domain.business_calendar import BRASILIA, business_date
 from domain.credit import Amortization, Schedule, build_schedule, late_charges, settlement_on
 from domain.credit.due_dates import add_months
 from workflow_fakes import ServicingFakes, eventually, new_worker, paid, txid_for
-from workflows.servicing import (
+from workflows.contracts.servicing import (
+    ChargeRequest,
     EarlySettlementCharge,
     EarlySettlementRequest,
     PayoffQuote,
@@ -33,9 +33,9 @@ from workflows.servicing import (
     ServicingInput,
     ServicingResult,
     ServicingState,
-    ServicingWorkflow,
     servicing_workflow_id,
 )
+from workflows.servicing import ServicingWorkflow
 
 Handle = WorkflowHandle[Any, ServicingResult]
 RATE = Decimal("0.0299")

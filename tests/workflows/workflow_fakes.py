@@ -30,8 +30,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.onboarding import CpfCheckRequest, CpfCheckResult, OnboardingOutcome, OnboardingReminder
-from activities.origination import (
+from lendflow.services import SEARCH_ATTRIBUTES
+from lendflow.temporal import data_converter
+from workflows.contracts.onboarding import (
+    CpfCheckRequest,
+    CpfCheckResult,
+    OnboardingOutcome,
+    OnboardingReminder,
+    ProviderEvent,
+)
+from workflows.contracts.origination import (
     AnalysisRequest,
     ApplicantProfile,
     ContractRequest,
@@ -49,10 +57,8 @@ from activities.origination import (
     StatusChange,
     VoidEnvelopeRequest,
 )
-from activities.servicing import ChargeRequest, EarlySettlementPayment, InstallmentPayment, IssuedCharge
-from lendflow.services import SEARCH_ATTRIBUTES
-from lendflow.temporal import data_converter
-from workflows.onboarding import OnboardingWorkflow, ProviderEvent
+from workflows.contracts.servicing import ChargeRequest, EarlySettlementPayment, InstallmentPayment, IssuedCharge
+from workflows.onboarding import OnboardingWorkflow
 from workflows.origination import LoanOriginationWorkflow
 from workflows.servicing import ServicingWorkflow
 

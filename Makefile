@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: install services browser fonts run test down status
+.PHONY: install services browser fonts run test check down status
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ fonts:
 
 test: services browser fonts
 	$(BIN)/pytest
+
+# The fast loop, no service needed: lint, format, types, and the tests that start or reach no service
+# (tests/conftest.py marks the others `services`).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -m "not services"
 
 down:
 	$(BIN)/lendflow services down

@@ -19,13 +19,65 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from integrations.factory import ProviderClients
 from lendflow.services import ensure_topics, services_up
 from lendflow.settings import Settings
 from lendflow.temporal import connect
 from storage.db import create_engine, create_session_maker
 from storage.migrate import upgrade_to_head
-from integrations.factory import ProviderClients
 from workers.temporal_worker import build_worker, project_activities
+
+# Fixtures whose set-up starts or reaches a service: the local stack (PostgreSQL, Redis, Kafka, the
+# Temporal dev server), the provider simulator and the webhook receiver (servers on loopback), the
+# time-skipping test server, other processes (the supervisor, the api and worker processes, a Kafka
+# broker of a test's own), a browser, and the deployment tools (helm, kubeconform, docker compose,
+# terraform, tflint, checkov: each is installed by a script and run as a process). A test asks for
+# them directly or through other fixtures (`item.fixturenames` is the closure), so every fixture that
+# builds on `stack` or `settings` is covered by naming `stack` here.
+SERVICE_FIXTURES = frozenset(
+    {
+        # the local stack and everything built on it
+        "stack",
+        "settings",
+        "engine",
+        "session_maker",
+        "redis",
+        "topic_suffix",
+        "temporal_client",
+        "worker",
+        # the provider simulator and the webhook receiver, served on loopback
+        "providers",
+        "live_simulator",
+        "webhook_inbox",
+        "simulator",
+        "simulator_settings",
+        # the time-skipping Temporal test server
+        "env",
+        "isolated_env",
+        # processes a test starts, a browser, whole stacks
+        "process",
+        "supervise",
+        "broker",
+        "browser",
+        "journey_stack",
+        "app_stack",
+        "ui_stack",
+        # deployment tools, installed and run as processes
+        "tools",
+        "docker",
+        "terraform",
+        "tflint",
+        "checkov",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs a service with `services`, so `pytest -m "not services"` is the fast loop."""
+    services = pytest.mark.services
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(services)
 
 
 def _plain_dsn(dsn: str) -> str:

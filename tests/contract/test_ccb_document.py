@@ -11,9 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fpdf import FPDF
-
-from activities.contract_document import SignatureEvidence, ccb_terms, render_ccb, render_signature_certificate
 from contract_support import (
     kernel_offer,
     pdf_pages,
@@ -24,6 +21,9 @@ from contract_support import (
     verapdf_verdicts,
     worksheet_lines,
 )
+from fpdf import FPDF
+
+from activities.contract_document import SignatureEvidence, ccb_terms, render_ccb, render_signature_certificate
 from domain.ccb import CcbParty, brl, shares_of_hundred
 from domain.credit import Fee
 from lendflow.settings import LenderSettings, Settings
@@ -49,7 +49,11 @@ def contract_text(**offer_terms: object) -> tuple[str, object]:
         pytest.param({}, id="price"),
         pytest.param({"amortization": "sac", "term_months": 24, "amount": "25000.00"}, id="sac"),
         pytest.param(
-            {"fees": (Fee(name="Tarifa de cadastro", amount=Decimal("150.00")),), "finance_iof": True, "term_months": 36},
+            {
+                "fees": (Fee(name="Tarifa de cadastro", amount=Decimal("150.00")),),
+                "finance_iof": True,
+                "term_months": 36,
+            },
             id="price-financed-iof-and-fees",
         ),
     ],
@@ -75,7 +79,10 @@ def test_contract_shows_every_figure_of_the_simulation_to_the_centavo(offer_term
     # The whole schedule: number, due date, payment, interest, amortisation, balance.
     for i in simulation.installments:
         assert schedule_row(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance) in text
-    assert f"Total {brl(simulation.total_payable)} {brl(simulation.total_interest)} {brl(simulation.amount_financed)}" in text
+    assert (
+        f"Total {brl(simulation.total_payable)} {brl(simulation.total_interest)} {brl(simulation.amount_financed)}"
+        in text
+    )
 
 
 def test_cet_is_printed_in_percent_not_as_the_fraction() -> None:
@@ -106,7 +113,9 @@ def test_cet_worksheet_parts_add_up_to_the_total_payable_and_to_one_hundred_perc
 def test_shares_that_round_to_more_or_less_than_one_hundred_are_evened_out() -> None:
     thirds = shares_of_hundred([Decimal(1), Decimal(1), Decimal(1)], Decimal(3))
     assert thirds == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
-    assert sum(shares_of_hundred([Decimal("2"), Decimal("2"), Decimal("2")], Decimal("6")), Decimal(0)) == Decimal("100.00")
+    assert sum(shares_of_hundred([Decimal("2"), Decimal("2"), Decimal("2")], Decimal("6")), Decimal(0)) == Decimal(
+        "100.00"
+    )
 
 
 def test_contract_has_clauses_place_date_and_signature_lines_with_accents() -> None:
@@ -178,6 +187,7 @@ def test_signature_certificate_binds_the_signer_and_the_envelope_to_the_contract
     assert sha256(render_signature_certificate(_evidence(contract_hash))) == sha256(certificate)
 
 
+@pytest.mark.services  # veraPDF runs as a Java process (Maven resolves it into .run/verapdf once)
 def test_contract_and_certificate_are_pdfa_2b_by_verapdf(tmp_path: Path) -> None:
     offer, _ = kernel_offer(amortization="sac", term_months=36)
     contract = tmp_path / "ccb.pdf"

@@ -13,7 +13,8 @@ import pytest
 
 from lendflow.commands.app import MOBILE_DIR, ensure_dependencies
 
-pytestmark = pytest.mark.timeout(900)
+# npm installs the app's packages when they are missing and runs jest and tsc as processes: not the fast loop.
+pytestmark = [pytest.mark.timeout(900), pytest.mark.services]
 
 
 def test_component_tests_pass() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +18,7 @@ def test_a_child_that_exited_is_dead_not_a_zombie_to_wait_on() -> None:
     # `lendflow run` starts the services and stops them from the same process: a service that has
     # exited stays a zombie child until reaped, and must not count as still running.
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    time.sleep(0.5)  # it has exited; nobody reaped it
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # wait until it has exited, without reaping it
 
     assert not _pid_alive(child.pid)
 

@@ -28,9 +28,7 @@ class CustomerNotFound(ApplicationError):
 
 
 class OnboardingActivities(OnboardingActivityContract):
-    def __init__(
-        self, federal_revenue: FederalRevenueClient, session_maker: async_sessionmaker[AsyncSession]
-    ) -> None:
+    def __init__(self, federal_revenue: FederalRevenueClient, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self._federal_revenue = federal_revenue
         self._sessions = session_maker
 

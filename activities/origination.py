@@ -62,6 +62,7 @@ from workflows.contracts.origination import (
     disbursement_ledger_key,
 )
 
+
 def _steps_json(steps: list[StepRecord]) -> list[dict[str, Any]]:
     return [{"step": s.step, "outcome": s.outcome, "at": s.at.isoformat(), "detail": s.detail} for s in steps]
 
@@ -124,13 +125,17 @@ class OriginationActivities(OriginationActivityContract):
     async def _application(self, session: AsyncSession, application_id: str) -> LoanApplication:
         application = await session.get(LoanApplication, uuid.UUID(application_id), with_for_update=True)
         if application is None:
-            raise ApplicationError(f"application {application_id} does not exist", type="ApplicationNotFound", non_retryable=True)
+            raise ApplicationError(
+                f"application {application_id} does not exist", type="ApplicationNotFound", non_retryable=True
+            )
         return application
 
     async def _customer(self, session: AsyncSession, customer_id: str) -> Customer:
         customer = await session.get(Customer, uuid.UUID(customer_id))
         if customer is None:
-            raise ApplicationError(f"customer {customer_id} does not exist", type="CustomerNotFound", non_retryable=True)
+            raise ApplicationError(
+                f"customer {customer_id} does not exist", type="CustomerNotFound", non_retryable=True
+            )
         return customer
 
     @activity.defn
@@ -157,7 +162,9 @@ class OriginationActivities(OriginationActivityContract):
             )
             if application.status == "submitted":
                 application.status = ApplicationStatus.ANALYZING
-                record_event(session, "loan.analyzing", request.application_id, {"application_id": request.application_id})
+                record_event(
+                    session, "loan.analyzing", request.application_id, {"application_id": request.application_id}
+                )
             return ApplicantProfile(
                 customer_status=customer.status,
                 monthly_income=customer.monthly_income,
@@ -215,7 +222,9 @@ class OriginationActivities(OriginationActivityContract):
             application = await self._application(session, release.application_id)
             if application.reserved_amount:
                 application.reserved_amount = Decimal("0")
-                record_event(session, "loan.limit_released", release.application_id, {"application_id": release.application_id})
+                record_event(
+                    session, "loan.limit_released", release.application_id, {"application_id": release.application_id}
+                )
 
     @activity.defn
     async def prepare_contract(self, request: ContractRequest) -> ContractSent:
@@ -275,7 +284,11 @@ class OriginationActivities(OriginationActivityContract):
                     session,
                     "loan.contract_sent",
                     request.application_id,
-                    {"application_id": request.application_id, "envelope_id": envelope.envelope_id, "sha256": stored.sha256},
+                    {
+                        "application_id": request.application_id,
+                        "envelope_id": envelope.envelope_id,
+                        "sha256": stored.sha256,
+                    },
                 )
         return ContractSent(
             document_id=str(document.id),
@@ -305,11 +318,15 @@ class OriginationActivities(OriginationActivityContract):
             envelope = await self._esignature.get_envelope(request.envelope_id)
         if envelope.status != "signed":
             raise ApplicationError(
-                f"envelope {request.envelope_id} is {envelope.status}, not signed", type="EnvelopeNotSigned", non_retryable=True
+                f"envelope {request.envelope_id} is {envelope.status}, not signed",
+                type="EnvelopeNotSigned",
+                non_retryable=True,
             )
         if envelope.document.sha256 != contract_sha256:
             raise ApplicationError(
-                "the provider attests a document other than the contract stored", type="SignedDocumentMismatch", non_retryable=True
+                "the provider attests a document other than the contract stored",
+                type="SignedDocumentMismatch",
+                non_retryable=True,
             )
         signer = envelope.signers[0]
         completed = envelope.completed_at or signer.signed_at
@@ -413,10 +430,14 @@ class OriginationActivities(OriginationActivityContract):
             payout_key = f"{request.application_id}:payout"
             if request.pix_key is not None:
                 # An ops correction: only to one of the customer's own keys (checked by the API too).
-                own = customers_own_pix_key(request.pix_key, cpf=customer.cpf, email=customer.email, phone=customer.phone)
+                own = customers_own_pix_key(
+                    request.pix_key, cpf=customer.cpf, email=customer.email, phone=customer.phone
+                )
                 if own is None:
                     raise ApplicationError(
-                        "the corrected PIX key is not one of the customer's", type=PIX_KEY_NOT_THE_CUSTOMERS, non_retryable=True
+                        "the corrected PIX key is not one of the customer's",
+                        type=PIX_KEY_NOT_THE_CUSTOMERS,
+                        non_retryable=True,
                     )
                 # A payout of its own per destination: retrying one key never pays twice, and a
                 # refused key's idempotency key is not reused for another destination.
@@ -436,10 +457,14 @@ class OriginationActivities(OriginationActivityContract):
             )
             if application.status != "disbursing":  # not again when this activity is retried
                 if application.status == "contract_sent":
-                    record_event(session, "loan.signed", request.application_id, {"application_id": request.application_id})
+                    record_event(
+                        session, "loan.signed", request.application_id, {"application_id": request.application_id}
+                    )
                     await _follow_envelope(session, request.application_id, None, EnvelopeStatus.SIGNED)
                 application.status = ApplicationStatus.DISBURSING
-                record_event(session, "loan.disbursing", request.application_id, {"application_id": request.application_id})
+                record_event(
+                    session, "loan.disbursing", request.application_id, {"application_id": request.application_id}
+                )
             application.steps = _steps_json(request.steps)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
             # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
@@ -461,7 +486,12 @@ class OriginationActivities(OriginationActivityContract):
         async with self._sessions() as session, session.begin():
             entry = await ledger.reverse_entry(session, idempotency_key=reversal.ledger_key, reason=reversal.reason)
             if entry is not None:
-                record_event(session, "loan.disbursement_reversed", reversal.application_id, {"application_id": reversal.application_id})
+                record_event(
+                    session,
+                    "loan.disbursement_reversed",
+                    reversal.application_id,
+                    {"application_id": reversal.application_id},
+                )
 
     @activity.defn
     async def complete_disbursement(self, completion: DisbursementCompletion) -> None:

@@ -6,8 +6,9 @@ it again after a crash finds the first one. Payments post to the ledger under id
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -67,7 +68,7 @@ class ServicingActivities(ServicingActivityContract):
                 if stale is not None and stale.status == "open":
                     stale.status = "cancelled"
         txid = txid_for(request.reference)
-        seconds = max(60, int((request.expires_at - datetime.now(timezone.utc)).total_seconds()))
+        seconds = max(60, int((request.expires_at - datetime.now(UTC)).total_seconds()))
         with provider_call():
             charge = await self._pix.create_charge(
                 txid=txid,
@@ -103,7 +104,11 @@ class ServicingActivities(ServicingActivityContract):
                     },
                 )
         return IssuedCharge(
-            txid=txid, amount=request.amount, br_code=charge.br_code, payment_url=charge.payment_url, expires_at=request.expires_at
+            txid=txid,
+            amount=request.amount,
+            br_code=charge.br_code,
+            payment_url=charge.payment_url,
+            expires_at=request.expires_at,
         )
 
     @activity.defn
@@ -122,7 +127,7 @@ class ServicingActivities(ServicingActivityContract):
                 return
             installment.status = "paid"
             installment.paid_amount = payment.amount_paid
-            installment.paid_at = datetime.now(timezone.utc)
+            installment.paid_at = datetime.now(UTC)
             charge = await session.get(PixCharge, payment.txid, with_for_update=True)
             if charge is not None:
                 charge.status = "paid"
@@ -139,7 +144,9 @@ class ServicingActivities(ServicingActivityContract):
                     ledger.Posting(ledger.PIX_SETTLEMENT, debit=payment.amount_paid),
                     ledger.Posting(ledger.LOANS_RECEIVABLE, credit=payment.principal),
                     ledger.Posting(ledger.INTEREST_INCOME, credit=payment.interest),
-                    ledger.Posting(ledger.LATE_CHARGES_INCOME, credit=extra) if extra > 0 else ledger.Posting(ledger.LATE_CHARGES_INCOME),
+                    ledger.Posting(ledger.LATE_CHARGES_INCOME, credit=extra)
+                    if extra > 0
+                    else ledger.Posting(ledger.LATE_CHARGES_INCOME),
                 ],
             )
             record_event(
@@ -161,11 +168,9 @@ class ServicingActivities(ServicingActivityContract):
         """Every remaining installment settled by one payment, with the interest reduction of CDC art. 52 § 2."""
         loan_id = uuid.UUID(payment.loan_id)
         if payment.open_installment_txid:
-            with provider_call():
-                try:
-                    await self._pix.cancel_charge(payment.open_installment_txid)
-                except ChargeNotCancellable:
-                    pass  # paid meanwhile; the bridge records the late event
+            # Paid meanwhile (ChargeNotCancellable): the bridge records the late event.
+            with provider_call(), contextlib.suppress(ChargeNotCancellable):
+                await self._pix.cancel_charge(payment.open_installment_txid)
         async with self._sessions() as session, session.begin():
             remaining = (
                 await session.scalars(
@@ -180,7 +185,7 @@ class ServicingActivities(ServicingActivityContract):
             ).all()
             if not remaining:
                 return
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             principal = sum((i.amortization for i in remaining), Decimal("0.00"))
             for installment in remaining:
                 installment.status = "settled_early"

@@ -243,9 +243,7 @@ class JournalEntry(Base):
 class JournalLine(Base):
     __tablename__ = "journal_lines"
     __table_args__ = (
-        CheckConstraint(
-            "debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="ck_journal_lines_one_side"
-        ),
+        CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="ck_journal_lines_one_side"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

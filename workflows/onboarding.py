@@ -94,9 +94,7 @@ class OnboardingWorkflow:
                 return await self._finish(onboarding, "expired", "documents_not_received")
             next_wake = deadline if reminded else min(deadline, started + onboarding.reminder_after)
             try:
-                await workflow.wait_condition(
-                    lambda: not missing_documents(self._validated), timeout=next_wake - now
-                )
+                await workflow.wait_condition(lambda: not missing_documents(self._validated), timeout=next_wake - now)
             except TimeoutError:
                 if not reminded and workflow.now() < deadline:
                     reminded = True

@@ -368,13 +368,17 @@ class LoanOriginationWorkflow:
             if remaining <= timedelta(0):
                 self._record("signature", "expired")
                 raise ApplicationEnded(ApplicationStatus.EXPIRED, "signature_expired")
-            if not await self._wait(lambda: self._signature is not None, min(remaining, policy.signature_reminder_every)):
-                if workflow.now() < signature_deadline:
-                    await workflow.execute_activity_method(
-                        OriginationActivityContract.remind,
-                        ReminderRequest(application.application_id, application.customer_id, "signature_pending"),
-                        **DATABASE_WRITE,
-                    )
+            if (
+                not await self._wait(
+                    lambda: self._signature is not None, min(remaining, policy.signature_reminder_every)
+                )
+                and workflow.now() < signature_deadline
+            ):
+                await workflow.execute_activity_method(
+                    OriginationActivityContract.remind,
+                    ReminderRequest(application.application_id, application.customer_id, "signature_pending"),
+                    **DATABASE_WRITE,
+                )
         signature = self._signature
         if signature.type.endswith("declined"):
             self._record("signature", "declined")
@@ -382,7 +386,9 @@ class LoanOriginationWorkflow:
         if signature.type.endswith("expired"):
             self._record("signature", "expired")
             raise ApplicationEnded(ApplicationStatus.EXPIRED, "signature_expired")
-        self._compensations = [(n, c) for n, c in self._compensations if n != "void_envelope"]  # signed: nothing to void
+        self._compensations = [
+            (n, c) for n, c in self._compensations if n != "void_envelope"
+        ]  # signed: nothing to void
         self._record("signature", "signed")
         if workflow.patched(SIGNED_IN_READ_MODEL):
             # The customer and ops see the signature at once, not only when the payout is requested
@@ -458,7 +464,9 @@ class LoanOriginationWorkflow:
         # 7. Servicing as a workflow of its own, then `disbursed`.
         await workflow.execute_activity_method(
             OriginationActivityContract.complete_disbursement,
-            DisbursementCompletion(application.application_id, offer, disbursement.end_to_end_id, self._steps_snapshot()),
+            DisbursementCompletion(
+                application.application_id, offer, disbursement.end_to_end_id, self._steps_snapshot()
+            ),
             **DATABASE_WRITE,
         )
         await workflow.start_child_workflow(
@@ -523,7 +531,7 @@ class LoanOriginationWorkflow:
         task = asyncio.ensure_future(call())
         try:
             await workflow.wait_condition(task.done, timeout=self._input_policy.retrying_after)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._retrying_step = name
             workflow.upsert_search_attributes([RETRYING_STEP.value_set(name)])
             try:
@@ -537,7 +545,9 @@ class LoanOriginationWorkflow:
         return task.result()
 
     def _correctable(self, step: str, refusal: str) -> bool:
-        return refusal_key(step, refusal) in self._input_policy.correctable_refusals and workflow.patched(PAUSE_FOR_CORRECTION)
+        return refusal_key(step, refusal) in self._input_policy.correctable_refusals and workflow.patched(
+            PAUSE_FOR_CORRECTION
+        )
 
     async def _pause_for_correction(self, step: str, error: str) -> None:
         """Pause a refused step for corrected data. A refusal moved nothing (a refused payout sent no

@@ -38,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
         ServicingInput,
         ServicingResult,
         ServicingState,
-        servicing_workflow_id,
     )
+
 
 def _start_of(day: date) -> datetime:
     """Midnight in Brasília: a due date lasts the customer's whole day."""
@@ -181,7 +181,9 @@ class ServicingWorkflow:
         assert self._charge is not None
         payment = self._payments[self._charge.txid]
         paid_on = business_date(workflow.now())
-        late = late_charges(installment.payment, installment.due_date, max(paid_on, installment.due_date), loan.monthly_rate)
+        late = late_charges(
+            installment.payment, installment.due_date, max(paid_on, installment.due_date), loan.monthly_rate
+        )
         is_last = installment.number == len(self._schedule.installments)
         await workflow.execute_activity_method(
             ServicingActivityContract.record_installment_payment,
@@ -200,7 +202,9 @@ class ServicingWorkflow:
             **DATABASE_WRITE,
         )
         if is_last:
-            return ServicingResult(loan.loan_id, "paid_off", settled_early=False, last_installment_paid=installment.number)
+            return ServicingResult(
+                loan.loan_id, "paid_off", settled_early=False, last_installment_paid=installment.number
+            )
         workflow.continue_as_new(replace(loan, next_number=installment.number + 1))
 
     async def _issue(self, number: int, amount: Decimal, expires_at: datetime, *, attempt: int) -> IssuedCharge:

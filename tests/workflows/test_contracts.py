@@ -100,9 +100,8 @@ def test_provider_refusals_keep_the_class_names_the_workflow_pauses_on() -> None
     for name in origination.PROVIDER_REFUSALS:
         error_cls = getattr(integrations.errors, name, None)
         assert isinstance(error_cls, type) and issubclass(error_cls, integrations.errors.BusinessRefusal), name
-        with pytest.raises(ApplicationError) as raised:
-            with provider_call():
-                raise error_cls("refused", provider="pix", operation="pix.create_payout")
+        with pytest.raises(ApplicationError) as raised, provider_call():
+            raise error_cls("refused", provider="pix", operation="pix.create_payout")
         assert raised.value.type == name and raised.value.non_retryable
     correctable = origination.OriginationPolicy().correctable_refusals
     assert origination.refusal_key(origination.DISBURSEMENT_STEP, origination.PIX_KEY_NOT_FOUND) in correctable
@@ -110,7 +109,7 @@ def test_provider_refusals_keep_the_class_names_the_workflow_pauses_on() -> None
 
 
 def test_the_status_sets_are_defined_once_from_the_enum() -> None:
-    assert TERMINAL_STATUSES | OPEN_STATUSES == set(ApplicationStatus)
+    assert set(ApplicationStatus) == TERMINAL_STATUSES | OPEN_STATUSES
     assert not TERMINAL_STATUSES & OPEN_STATUSES
     assert CANCELLABLE_STATUSES < OPEN_STATUSES
     assert ApplicationStatus.DISBURSING in OPEN_STATUSES - CANCELLABLE_STATUSES
@@ -120,7 +119,17 @@ def test_the_status_sets_are_defined_once_from_the_enum() -> None:
 
 
 def test_contracts_and_workflows_load_no_database_http_or_logging_library() -> None:
-    heavy = ["sqlalchemy", "httpx", "structlog", "pydantic", "confluent_kafka", "fastapi", "lendflow", "storage", "integrations"]
+    heavy = [
+        "sqlalchemy",
+        "httpx",
+        "structlog",
+        "pydantic",
+        "confluent_kafka",
+        "fastapi",
+        "lendflow",
+        "storage",
+        "integrations",
+    ]
     script = (
         "import json, sys\n"
         "import workflows.contracts.onboarding, workflows.contracts.origination, workflows.contracts.servicing\n"

@@ -132,7 +132,7 @@ def wrk(
     binary: str, url: str, path: str, body: dict[str, object], headers: dict[str, str], seconds: int, connections: int
 ) -> float:
     """Requests per second of `wrk` POSTing `body`; fails if any answer was not 2xx."""
-    lines = [f'wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
     lines += [f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}" for name, value in headers.items()]
     lines.append('wrk.headers["Content-Type"] = "application/json"')
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:

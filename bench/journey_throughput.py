@@ -131,7 +131,9 @@ def _plain(dsn: str) -> str:
     return dsn.replace("postgresql+psycopg://", "postgresql://")
 
 
-def bench_settings(base: Settings, *, dsn: str, simulator_port: int, task_queue: str, data_dir: Path | None) -> Settings:
+def bench_settings(
+    base: Settings, *, dsn: str, simulator_port: int, task_queue: str, data_dir: Path | None
+) -> Settings:
     """The base settings pointed at this run's database, simulator and task queue."""
     url = f"http://127.0.0.1:{simulator_port}"
     providers = base.providers
@@ -153,7 +155,9 @@ def bench_settings(base: Settings, *, dsn: str, simulator_port: int, task_queue:
             ),
             "providers": providers.model_copy(
                 update={
-                    "federal_revenue": providers.federal_revenue.model_copy(update={"base_url": f"{url}/federal-revenue"}),
+                    "federal_revenue": providers.federal_revenue.model_copy(
+                        update={"base_url": f"{url}/federal-revenue"}
+                    ),
                     "credit_bureau": providers.credit_bureau.model_copy(update={"base_url": f"{url}/credit-bureau"}),
                     "ecm": providers.ecm.model_copy(update={"base_url": f"{url}/ecm"}),
                     "esignature": providers.esignature.model_copy(update={"base_url": f"{url}/esignature"}),
@@ -390,7 +394,9 @@ class ReadModelWatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def wait_for(self, application_id: str, statuses: Iterable[str], timeout: float = STEP_TIMEOUT) -> tuple[str, str | None]:
+    async def wait_for(
+        self, application_id: str, statuses: Iterable[str], timeout: float = STEP_TIMEOUT
+    ) -> tuple[str, str | None]:
         """The first of ``statuses`` (or a failed end) the read model shows: (status, offer id)."""
         key = uuid.UUID(application_id)
         future: asyncio.Future[tuple[str, str | None]] = asyncio.get_running_loop().create_future()
@@ -415,7 +421,9 @@ class ReadModelWatcher:
                 async with self._sessions() as session:
                     rows = (
                         await session.execute(
-                            select(LoanApplication.id, LoanApplication.status, offer_id).where(LoanApplication.id.in_(ids))
+                            select(LoanApplication.id, LoanApplication.status, offer_id).where(
+                                LoanApplication.id.in_(ids)
+                            )
                         )
                     ).all()
                 for application_id, status, offer in rows:
@@ -513,12 +521,16 @@ class Driver:
             subject = applicant.application_id
             await handle.signal(
                 LoanOriginationWorkflow.signature_event,
-                ProviderEvent(f"evt_{uuid.uuid4().hex}", "esignature.envelope.signed", subject, {"external_reference": subject}),
+                ProviderEvent(
+                    f"evt_{uuid.uuid4().hex}", "esignature.envelope.signed", subject, {"external_reference": subject}
+                ),
             )
             await self._expect(applicant, "disbursing")
             await handle.signal(
                 LoanOriginationWorkflow.payout_event,
-                ProviderEvent(f"evt_{uuid.uuid4().hex}", "pix.payout.settled", subject, {"external_reference": subject}),
+                ProviderEvent(
+                    f"evt_{uuid.uuid4().hex}", "pix.payout.settled", subject, {"external_reference": subject}
+                ),
             )
             result = await asyncio.wait_for(handle.result(), STEP_TIMEOUT)
             if result.status != "disbursed":
@@ -542,7 +554,11 @@ class Driver:
         self.started.append(workflow_id)
         try:
             await self.client.execute_workflow(
-                NoopWorkflow.run, activities, id=workflow_id, task_queue=self.noop_queue, execution_timeout=timedelta(minutes=5)
+                NoopWorkflow.run,
+                activities,
+                id=workflow_id,
+                task_queue=self.noop_queue,
+                execution_timeout=timedelta(minutes=5),
             )
             phase.total.append(time.perf_counter() - submitted)
             phase.count += 1
@@ -569,7 +585,9 @@ class Driver:
         ids: list[str] = []
         for queue in (self.task_queue, self.noop_queue):
             try:
-                async for execution in self.client.list_workflows(f'TaskQueue = "{queue}" AND ExecutionStatus = "Running"'):
+                async for execution in self.client.list_workflows(
+                    f'TaskQueue = "{queue}" AND ExecutionStatus = "Running"'
+                ):
                     ids.append(execution.id)
             except Exception as exc:
                 print(f"note: could not list the workflows left on {queue}: {exc}", file=sys.stderr)
@@ -679,23 +697,30 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
         noop.elapsed = await run_bounded(list(range(noops)), concurrency, lambda _: driver.noop(activities, noop))
         noop_history = [w for w in driver.started if w.startswith("bench-noop-")][-1]
         _, _, noop_tasks = await activity_count(client, noop_history)
-        await driver.terminate([servicing_workflow_id(a) for a in driver.disbursed], "benchmark over: servicing not measured")
+        await driver.terminate(
+            [servicing_workflow_id(a) for a in driver.disbursed], "benchmark over: servicing not measured"
+        )
         await worker.stop()
 
         # 2. Memory: a fresh worker subprocess, `waiting` applications waiting for a signature.
         worker = WorkerProcess(dsn, simulator_port, task_queue, noop_queue)
         await worker.start()
-        progress(f"no-op: {noop.rate:.2f}/s; fresh worker subprocess {worker.pid}; driving {waiting} applications to contract_sent")
+        progress(
+            f"no-op: {noop.rate:.2f}/s; fresh worker subprocess {worker.pid}; driving {waiting} applications to contract_sent"
+        )
         idle = await settle_rss(worker, 1.0)
         held = Phase()
         first = min(10, waiting)
         group = [next(pool) for _ in range(waiting)]
         await run_bounded(group[:first], concurrency, lambda a: driver.waiting(a, held))
         few = await settle_rss(worker)
+
         async def report_progress() -> None:
             while True:
                 await asyncio.sleep(30)
-                progress(f"{held.count} of {waiting} waiting for a signature, worker VmRSS {mib(worker.memory()['VmRSS'])}")
+                progress(
+                    f"{held.count} of {waiting} waiting for a signature, worker VmRSS {mib(worker.memory()['VmRSS'])}"
+                )
 
         reporter = asyncio.create_task(report_progress())
         try:
@@ -706,7 +731,13 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
         async with sessions() as session:
             ids = [uuid.UUID(a.application_id) for a in group]
             at_signature = len(
-                (await session.execute(select(LoanApplication.id).where(LoanApplication.id.in_(ids), LoanApplication.status == "contract_sent"))).all()
+                (
+                    await session.execute(
+                        select(LoanApplication.id).where(
+                            LoanApplication.id.in_(ids), LoanApplication.status == "contract_sent"
+                        )
+                    )
+                ).all()
             )
         sample = await client.get_workflow_handle(loan_workflow_id(group[-1].application_id)).describe()
         progress("terminating the waiting applications")
@@ -762,7 +793,9 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
             f"last one's workflow {sample.status.name if sample.status else '?'}"
         )
         if waiting > (cache or 0):
-            lines.append(f"note: {waiting} waiting > max_cached_workflows={cache}: some were evicted from the sticky cache")
+            lines.append(
+                f"note: {waiting} waiting > max_cached_workflows={cache}: some were evicted from the sticky cache"
+            )
         lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {load()} at the end")
         for name, phase in (("journey", measured), ("no-op", noop), ("waiting", held)):
             for failure in phase.failures[:5]:
@@ -793,7 +826,9 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--journeys", type=int, default=100, help="measured journeys (default 100)")
-    parser.add_argument("--noop", type=int, default=None, help="measured no-op workflows (default: as many as journeys)")
+    parser.add_argument(
+        "--noop", type=int, default=None, help="measured no-op workflows (default: as many as journeys)"
+    )
     parser.add_argument("--concurrency", type=int, default=20, help="applications (or no-op workflows) in flight")
     parser.add_argument("--waiting", type=int, default=1000, help="applications left waiting for a signature")
     parser.add_argument("--warm-up", type=int, default=10, help="journeys and no-op workflows run before measuring")
@@ -809,7 +844,9 @@ def main() -> None:
     if min(args.journeys, args.concurrency, args.waiting, args.warm_up) < 1:
         parser.error("--journeys, --concurrency, --waiting and --warm-up must be at least 1")
     asyncio.run(
-        run(args.journeys, args.noop or args.journeys, args.concurrency, args.waiting, args.warm_up, args.poll_ms / 1000)
+        run(
+            args.journeys, args.noop or args.journeys, args.concurrency, args.waiting, args.warm_up, args.poll_ms / 1000
+        )
     )
 
 

@@ -83,8 +83,8 @@ def main() -> None:
                 loan = terms(term_months, amortization, finance_iof)
                 if published(simulate(loan)) != published(credit_reference.simulate(loan)):
                     raise SystemExit(f"the fast kernel publishes other figures than the reference for {loan}")
-                baseline = seconds_per_call(lambda: credit_reference.simulate(loan), args.repeat, args.budget)
-                ours = seconds_per_call(lambda: simulate(loan), args.repeat, args.budget)
+                baseline = seconds_per_call(lambda loan=loan: credit_reference.simulate(loan), args.repeat, args.budget)
+                ours = seconds_per_call(lambda loan=loan: simulate(loan), args.repeat, args.budget)
                 print(
                     f"{term_months:>12} {amortization.value:>8} {'financed' if finance_iof else 'upfront':>8} "
                     f"{baseline * 1000:>12.3f} {ours * 1000:>9.3f} {baseline / ours:>6.1f}x"

@@ -54,7 +54,13 @@ from integrations.errors import (
     RefundRefused,
 )
 from integrations.http import RefusalMap, WireMoney, money_to_wire, parse_body, path_segment, send_request
-from integrations.pix_codes import end_to_end_id_for, is_valid_br_code, is_valid_end_to_end_id, is_valid_return_id, is_valid_txid
+from integrations.pix_codes import (
+    end_to_end_id_for,
+    is_valid_br_code,
+    is_valid_end_to_end_id,
+    is_valid_return_id,
+    is_valid_txid,
+)
 
 PROVIDER = "pix"
 _REFUND_ID = re.compile(r"^[a-zA-Z0-9]{1,35}$")

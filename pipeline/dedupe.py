@@ -158,7 +158,9 @@ class DedupeLedger:
     async def _rows(self, session: AsyncSession, keys: Sequence[str], *, lock: bool) -> dict[str, _Known]:
         if not keys:
             return {}
-        rows = await session.execute(_SELECT_FOR_UPDATE if lock else _SELECT, {"consumer": self.consumer, "keys": list(keys)})
+        rows = await session.execute(
+            _SELECT_FOR_UPDATE if lock else _SELECT, {"consumer": self.consumer, "keys": list(keys)}
+        )
         return {row.event_id: _Known(row.attempt, row.outcome, row.source_partition, row.source_offset) for row in rows}
 
     async def claim(self, claims: Sequence[Claim]) -> tuple[list[Claim], list[Claim]]:

@@ -18,6 +18,7 @@ at a time and no batch holds row locks for long.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,10 +67,8 @@ class Housekeeping:
                 delay = backoff_seconds(
                     failures, base=pipeline.retry_backoff_seconds, maximum=pipeline.retry_backoff_max_seconds
                 )
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
         log.info("pipeline.stage_stopped", stage=self.name)
 
     async def prune_once(self, *, now: datetime | None = None) -> Pruned | None:
@@ -98,14 +97,20 @@ class Housekeeping:
         log.info("pipeline.pruned", cutoff=cutoff.isoformat(), **pruned.__dict__)
         return pruned
 
-    async def _prune(self, old_ids: Select[Any], model: type[ProcessedEvent | OutboxEvent | RefreshToken]) -> int | None:
+    async def _prune(
+        self, old_ids: Select[Any], model: type[ProcessedEvent | OutboxEvent | RefreshToken]
+    ) -> int | None:
         batch = self.settings.pipeline.prune_batch_size
         total = 0
         while True:
             async with self._sessions() as session, session.begin():
-                if not await session.scalar(select(func.pg_try_advisory_xact_lock(self.settings.pipeline.prune_lock_key))):
+                if not await session.scalar(
+                    select(func.pg_try_advisory_xact_lock(self.settings.pipeline.prune_lock_key))
+                ):
                     return total or None  # another replica is pruning (or took over mid-way)
-                result = await session.execute(delete(model).where(model.id.in_(old_ids.limit(batch).scalar_subquery())))
+                result = await session.execute(
+                    delete(model).where(model.id.in_(old_ids.limit(batch).scalar_subquery()))
+                )
             total += result.rowcount
             if result.rowcount < batch:
                 return total

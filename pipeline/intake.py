@@ -85,7 +85,11 @@ class EventProducer:
         while True:
             try:
                 self._producer.produce(
-                    topic or self.topic, key=key, value=value, headers=list(all_headers.items()), on_delivery=on_delivery
+                    topic or self.topic,
+                    key=key,
+                    value=value,
+                    headers=list(all_headers.items()),
+                    on_delivery=on_delivery,
                 )
                 break
             except BufferError:

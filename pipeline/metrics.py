@@ -12,9 +12,7 @@ from lendflow.health import ProcessHealth
 # Live while the process's event loop turns; ready while its stages run.
 HEALTH = ProcessHealth()
 
-CONSUMED = Counter(
-    "lendflow_pipeline_consumed_total", "Messages a stage consumed.", ["stage", "event_type"]
-)
+CONSUMED = Counter("lendflow_pipeline_consumed_total", "Messages a stage consumed.", ["stage", "event_type"])
 DEDUPLICATED = Counter(
     "lendflow_pipeline_deduplicated_total", "Duplicate deliveries a stage dropped.", ["stage", "event_type"]
 )
@@ -32,10 +30,10 @@ OUTBOX_PUBLISHED = Counter(
     "lendflow_pipeline_outbox_published_total", "Outbox rows published to the events topic.", ["event_type"]
 )
 RETRIES = Counter("lendflow_pipeline_batch_retries_total", "Batches retried after a transient failure.", ["stage"])
-PRUNED = Counter(
-    "lendflow_pipeline_pruned_rows_total", "Bookkeeping rows deleted past their retention.", ["table"]
+PRUNED = Counter("lendflow_pipeline_pruned_rows_total", "Bookkeeping rows deleted past their retention.", ["table"])
+REPLAYED = Counter(
+    "lendflow_pipeline_dead_letters_replayed_total", "Dead letters replayed to incoming.", ["event_type"]
 )
-REPLAYED = Counter("lendflow_pipeline_dead_letters_replayed_total", "Dead letters replayed to incoming.", ["event_type"])
 CONSUMER_LAG = Gauge(
     "lendflow_pipeline_consumer_lag", "Messages behind the partition's end.", ["group", "topic", "partition"]
 )

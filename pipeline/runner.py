@@ -63,7 +63,9 @@ def stage_names(requested: Sequence[str] | None) -> list[str]:
     return names
 
 
-def ledger(settings: Settings, group: str, redis: aioredis.Redis, sessions: async_sessionmaker[AsyncSession]) -> DedupeLedger:
+def ledger(
+    settings: Settings, group: str, redis: aioredis.Redis, sessions: async_sessionmaker[AsyncSession]
+) -> DedupeLedger:
     return DedupeLedger(
         consumer=group,
         redis=redis,
@@ -163,7 +165,9 @@ def serve_metrics(settings: Settings) -> int:
         return _metrics_port
 
 
-async def run_pipeline(settings: Settings, names: Sequence[str] | None = None, *, stop: asyncio.Event | None = None) -> None:
+async def run_pipeline(
+    settings: Settings, names: Sequence[str] | None = None, *, stop: asyncio.Event | None = None
+) -> None:
     """The ``lendflow pipeline`` process: build what the chosen stages need and run them."""
     from integrations.factory import ProviderClients
     from lendflow.temporal import connect

@@ -76,9 +76,7 @@ class TrustedStage(TransactionalStage):
     async def _enrich(
         self, session: AsyncSession, envelopes: Sequence[EventEnvelope]
     ) -> dict[int, TrustedEvent | EventRejected]:
-        application_ids = {
-            i for e in envelopes if not _about_customer(e) and (i := _uuid(e.subject)) is not None
-        }
+        application_ids = {i for e in envelopes if not _about_customer(e) and (i := _uuid(e.subject)) is not None}
         applications = {
             row.id: row
             for row in (

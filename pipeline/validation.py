@@ -44,6 +44,7 @@ from pipeline.events import (
 from pipeline.stage import Item, TransactionalStage
 from storage.models import Document, LoanApplication, PixCharge, SignatureEnvelope
 
+
 class BusinessRuleViolation(EventRejected):
     """The event is well formed but contradicts what the lender knows."""
 
@@ -205,7 +206,9 @@ class EventValidator:
 
     async def _charges(self, session: AsyncSession, events: Checked) -> Verdicts:
         txids = {data.txid for _, data in events}  # type: ignore[attr-defined]
-        rows = {row.txid: row for row in (await session.scalars(select(PixCharge).where(PixCharge.txid.in_(txids)))).all()}
+        rows = {
+            row.txid: row for row in (await session.scalars(select(PixCharge).where(PixCharge.txid.in_(txids)))).all()
+        }
         verdicts: Verdicts = {}
         for envelope, data in events:
             assert isinstance(data, ChargePaidV1)

@@ -81,9 +81,7 @@ def solve_annual_rate(
         return log_growth.exp() - 1
 
 
-def _solve_log_growth(
-    amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int
-) -> Decimal:
+def _solve_log_growth(amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int) -> Decimal:
     """``ln(1 + rate)`` for `solve_annual_rate`, after the same checks."""
     if amount_received <= 0:
         raise ValueError("the amount received must be positive")
@@ -252,9 +250,7 @@ def _excess(
     return value - amount_received, slope / periods_per_year
 
 
-def _bracketed_root(
-    amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int
-) -> Decimal:
+def _bracketed_root(amount_received: Decimal, flows: Sequence[tuple[int, Decimal]], periods_per_year: int) -> Decimal:
     """``ln(1 + rate)`` by Newton's method kept inside a bracket that bisection shrinks, all in `Decimal`."""
 
     def excess(log_growth: Decimal) -> tuple[Decimal, Decimal]:

@@ -161,9 +161,7 @@ class IofCharge:
         return self.daily + self.flat
 
 
-def iof_rate_version_on(
-    release_date: date, table: Sequence[IofRateVersion] = IOF_CREDIT_RATES
-) -> IofRateVersion:
+def iof_rate_version_on(release_date: date, table: Sequence[IofRateVersion] = IOF_CREDIT_RATES) -> IofRateVersion:
     """The rate version in force on `release_date` (the taxable event, RIOF art. 3 § 1, I)."""
     in_force = [v for v in table if v.effective_from <= release_date]
     if not in_force:
@@ -199,9 +197,7 @@ def iof_with_weights(
     """`iof_on_loan` with the day weights of `iof_day_weights` already computed (they do not depend on P)."""
     with credit_context():
         daily = sum(map(Decimal.__mul__, weights, amounts), Decimal(0))
-        return IofCharge(
-            daily=to_centavo(daily), flat=to_centavo(rates.flat * principal), rates=rates, version=version
-        )
+        return IofCharge(daily=to_centavo(daily), flat=to_centavo(rates.flat * principal), rates=rates, version=version)
 
 
 def gross_up_for_financed_iof(net_amount: Decimal, iof_for: Callable[[Decimal], Decimal]) -> Decimal:

@@ -55,9 +55,7 @@ def late_charges(
     if not ZERO <= fine_rate <= MAX_LATE_FINE_RATE:
         raise ValueError(f"the fine may not exceed 2% of the installment (CDC art. 52 § 1), got {fine_rate}")
     if not ZERO <= default_interest_monthly <= MAX_DEFAULT_INTEREST_MONTHLY:
-        raise ValueError(
-            f"default interest may not exceed 1% a month (STJ Súmula 379), got {default_interest_monthly}"
-        )
+        raise ValueError(f"default interest may not exceed 1% a month (STJ Súmula 379), got {default_interest_monthly}")
     if monthly_rate < 0 or installment_amount < 0:
         raise ValueError("the installment and the contract rate must not be negative")
 

@@ -118,17 +118,16 @@ def simulate(terms: LoanTerms, iof_table: Sequence[IofRateVersion] = IOF_CREDIT_
         return to_centavo(daily) + to_centavo(rates.flat * principal)
 
     with credit_context():
-        if terms.finance_iof:
-            principal = gross_up_for_financed_iof(terms.amount, iof_total)
-        else:
-            principal = terms.amount
+        principal = gross_up_for_financed_iof(terms.amount, iof_total) if terms.finance_iof else terms.amount
         amounts, iof = price(principal)
         schedule = plan.schedule(principal, amounts)
         amount_released = principal - iof.total - terms.fees_total
         if amount_released <= 0:
             raise InvalidLoanTerms([TermProblem("fees", "too_large", "the fees and the IOF leave nothing to release")])
 
-        cet = cet_for_dates(terms.release_date, amount_released, list(zip(plan.due_dates, amounts.payments)))
+        cet = cet_for_dates(
+            terms.release_date, amount_released, list(zip(plan.due_dates, amounts.payments, strict=False))
+        )
     return LoanSimulation(
         terms=terms,
         schedule=schedule,

@@ -118,9 +118,7 @@ def problems_with_limits(terms: LoanTerms, limits: OfferLimits) -> list[TermProb
     """Every way `terms` fall outside the lender's commercial `limits`."""
     problems: list[TermProblem] = []
     if terms.amount.is_finite() and not limits.min_amount <= terms.amount <= limits.max_amount:
-        problems.append(
-            TermProblem("amount", "limit", f"must be between {limits.min_amount} and {limits.max_amount}")
-        )
+        problems.append(TermProblem("amount", "limit", f"must be between {limits.min_amount} and {limits.max_amount}"))
     if not limits.min_term_months <= terms.term_months <= limits.max_term_months:
         problems.append(
             TermProblem(

@@ -92,7 +92,7 @@ def references(node: Any) -> Iterable[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(REF_PREFIX):
-            yield ref[len(REF_PREFIX):]
+            yield ref[len(REF_PREFIX) :]
         for value in node.values():
             yield from references(value)
     elif isinstance(node, list):
@@ -192,14 +192,18 @@ def write_crds(directories: Iterable[Path], definitions: dict[str, Schema], out:
                 }
                 schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind"})
                 schema["additionalProperties"] = False
-                write_json(out / "crds" / group / f"{kind.lower()}_{version['name']}.json", standalone(schema, definitions))
+                write_json(
+                    out / "crds" / group / f"{kind.lower()}_{version['name']}.json", standalone(schema, definitions)
+                )
                 written += 1
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--swagger", type=Path, required=True, help="api/openapi-spec/swagger.json of k8s.io/kubernetes")
+    parser.add_argument(
+        "--swagger", type=Path, required=True, help="api/openapi-spec/swagger.json of k8s.io/kubernetes"
+    )
     parser.add_argument("--crds", type=Path, nargs="*", default=[], help="folders of CustomResourceDefinition YAML")
     parser.add_argument("--kubernetes-version", required=True, help="e.g. 1.33.13 (names the output folder)")
     parser.add_argument("--out", type=Path, required=True)

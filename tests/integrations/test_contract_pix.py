@@ -82,12 +82,12 @@ async def test_same_idempotency_key_twice_pays_once(
     providers: ProviderClients, new_id: NewId, webhook_inbox: Any, admin: httpx.AsyncClient
 ) -> None:
     reference = new_id("loan")
-    request = dict(
-        amount=Decimal("800.00"),
-        destination=PixKeyDestination(pix_key=_pix_key()),
-        idempotency_key=f"{reference}/disbursement",
-        external_reference=reference,
-    )
+    request = {
+        "amount": Decimal("800.00"),
+        "destination": PixKeyDestination(pix_key=_pix_key()),
+        "idempotency_key": f"{reference}/disbursement",
+        "external_reference": reference,
+    }
     first = await providers.pix.create_payout(**request)  # type: ignore[arg-type]
     replay = await providers.pix.create_payout(**request)  # type: ignore[arg-type]
     assert replay.end_to_end_id == first.end_to_end_id

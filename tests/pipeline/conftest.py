@@ -12,6 +12,14 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
+from pipeline_support import (
+    PIPELINE_REDIS_DB,
+    LenderRecords,
+    Simulator,
+    free_port,
+    redis_url_with_db,
+    serve_app,
+)
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,14 +30,6 @@ from lendflow.settings import KafkaTopics, PipelineGroups, Settings
 from pipeline.intake import EventProducer
 from pipeline.runner import PipelineParts
 from pipeline.validation import EcmDocumentStore
-from pipeline_support import (
-    PIPELINE_REDIS_DB,
-    LenderRecords,
-    Simulator,
-    free_port,
-    redis_url_with_db,
-    serve_app,
-)
 
 
 @pytest.fixture

@@ -134,7 +134,9 @@ class LenderRecords:
         await self.add(document)
         return document
 
-    async def signature_envelope(self, application: LoanApplication, envelope_id: str | None = None) -> SignatureEnvelope:
+    async def signature_envelope(
+        self, application: LoanApplication, envelope_id: str | None = None
+    ) -> SignatureEnvelope:
         contract = await self.document(
             await self._customer_of(application), sha256="0" * 64, ecm_document_id=f"ecm-{uuid.uuid4().hex}",
             size_bytes=1000, content_type="application/pdf", document_type="contract", application_id=application.id,
@@ -334,7 +336,6 @@ def event_ids(records: Sequence[Record]) -> list[str]:
         except (ValueError, KeyError, TypeError):
             ids.append(f"raw:{(record.value or b'').decode('utf-8', 'replace')}")
     return ids
-
 
 
 class TcpProxy:

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pipeline_support import LenderRecords, charge_paid, event_ids, free_port, produce_all, read, running
 
 from lendflow import REPO_ROOT
 from lendflow.settings import Settings
 from pipeline.runner import PipelineParts, ledger
 from pipeline.validation import ValidationStage
-from pipeline_support import LenderRecords, charge_paid, event_ids, free_port, produce_all, read, running
 
 EVENTS = 3000
 
@@ -190,10 +190,14 @@ async def test_a_batch_whose_process_died_before_committing_leaves_no_trace_down
     await asyncio.to_thread(
         produce_all, pipeline_settings, topics.incoming, [(e.subject.encode(), e.to_bytes()) for e in events]
     )
-    validation_ledger = ledger(pipeline_settings, pipeline_settings.pipeline.groups.validation, parts.redis, parts.sessions)
+    validation_ledger = ledger(
+        pipeline_settings, pipeline_settings.pipeline.groups.validation, parts.redis, parts.sessions
+    )
 
     def stage(kind: type[ValidationStage]) -> ValidationStage:
-        return kind(pipeline_settings, ledger=validation_ledger, session_maker=parts.sessions, documents=parts.documents)  # type: ignore[arg-type]
+        return kind(
+            pipeline_settings, ledger=validation_ledger, session_maker=parts.sessions, documents=parts.documents
+        )  # type: ignore[arg-type]
 
     dying = stage(DiesBeforeCommitting)
     with pytest.raises(ProcessDied):

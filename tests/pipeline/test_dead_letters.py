@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from confluent_kafka import Producer
+from pipeline_support import LenderRecords, charge_paid, event_ids, new_txid, read, running
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
@@ -18,7 +19,6 @@ from pipeline.dlq import DeadLetterReplayer, Letter, read_letters
 from pipeline.intake import EventProducer
 from pipeline.kafka import ATTEMPT_HEADER, DLQ_ATTEMPT, DLQ_ERROR_CLASS, DLQ_ERROR_MESSAGE, DLQ_STAGE
 from pipeline.runner import PipelineParts
-from pipeline_support import LenderRecords, charge_paid, event_ids, new_txid, read, running
 from storage.models import DeadLetterReplay, PixCharge, ProcessedEvent
 
 

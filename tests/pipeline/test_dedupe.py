@@ -8,14 +8,6 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from prometheus_client import REGISTRY
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from lendflow.settings import Settings
-from pipeline.events import EventEnvelope
-from pipeline.intake import EventProducer
-from pipeline.runner import PipelineParts
 from pipeline_support import (
     LenderRecords,
     TcpProxy,
@@ -25,6 +17,14 @@ from pipeline_support import (
     redis_url_with_db,
     running,
 )
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lendflow.settings import Settings
+from pipeline.events import EventEnvelope
+from pipeline.intake import EventProducer
+from pipeline.runner import PipelineParts
 from storage.models import ProcessedEvent
 
 

@@ -148,7 +148,9 @@ def test_a_signed_envelope_webhook_becomes_an_event_of_its_application() -> None
 
 
 def test_a_webhook_without_an_application_needs_one_given() -> None:
-    body = _webhook("charge.paid", {"txid": "a" * 30, "end_to_end_id": "E" + "1" * 31, "amount": "1.00", "paid_at": NOW})
+    body = _webhook(
+        "charge.paid", {"txid": "a" * 30, "end_to_end_id": "E" + "1" * 31, "amount": "1.00", "paid_at": NOW}
+    )
     with pytest.raises(UnroutableWebhook):
         envelope_from_webhook("pix", body, "evt_1")
     envelope = envelope_from_webhook("pix", body, "evt_1", subject=str(APPLICATION))

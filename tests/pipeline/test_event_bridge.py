@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from pipeline_support import eventually, running
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +23,6 @@ from pipeline.bridge import ROUTES, EventBridge, SignalRoute, WorkflowStart
 from pipeline.events import ApplicationSnapshot, TrustedEvent
 from pipeline.intake import EventProducer
 from pipeline.runner import PipelineParts, ledger
-from pipeline_support import eventually, running
 from storage.models import UnmatchedEvent
 
 
@@ -99,7 +99,9 @@ async def _received(handle: WorkflowHandle) -> list[str]:
 
 def _committed(settings: Settings) -> int:
     topic = settings.kafka.topics.trusted
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": settings.pipeline.groups.bridge})
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": settings.pipeline.groups.bridge}
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
@@ -116,9 +118,12 @@ async def test_trusted_events_become_signals_to_the_waiting_workflow_once(
         WaitsForProviderEvents.run, 2, id=f"servicing-{application_id}", task_queue=task_queue
     )
     first, second = (trusted("pix.charge.paid", application_id, txid=f"tx{i}") for i in range(2))
-    bridged_before = REGISTRY.get_sample_value(
-        "lendflow_pipeline_bridged_total", {"event_type": "pix.charge.paid", "outcome": "signalled"}
-    ) or 0
+    bridged_before = (
+        REGISTRY.get_sample_value(
+            "lendflow_pipeline_bridged_total", {"event_type": "pix.charge.paid", "outcome": "signalled"}
+        )
+        or 0
+    )
     await _publish_trusted(pipeline_settings, first, first, second)
 
     async with running(parts, "bridge", temporal=temporal_client) as [bridge]:

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import eventually
 
 from lendflow.settings import Settings
 from pipeline.housekeeping import Housekeeping
 from pipeline.runner import PipelineParts, build_stages
 from storage.models import OutboxEvent, ProcessedEvent, RefreshToken
-from stack_support import eventually
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=31)
@@ -56,7 +56,9 @@ async def _left(sessions: async_sessionmaker[AsyncSession], consumer: str) -> tu
             select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer).order_by(ProcessedEvent.event_id)
         )
         outbox = await session.scalars(
-            select(OutboxEvent.subject).where(OutboxEvent.subject.startswith(f"{consumer}:")).order_by(OutboxEvent.subject)
+            select(OutboxEvent.subject)
+            .where(OutboxEvent.subject.startswith(f"{consumer}:"))
+            .order_by(OutboxEvent.subject)
         )
         return list(claims), [s.split(":", 1)[1] for s in outbox]
 
@@ -107,13 +109,17 @@ async def test_it_deletes_in_batches_until_nothing_old_is_left(
     consumer = f"hk-{uuid.uuid4().hex[:8]}"
     await _seed(session_maker, consumer, old_claims=7)
 
-    pruned = await Housekeeping(_settings(settings, prune_batch_size=2), session_maker=session_maker).prune_once(now=NOW)
+    pruned = await Housekeeping(_settings(settings, prune_batch_size=2), session_maker=session_maker).prune_once(
+        now=NOW
+    )
 
     assert pruned is not None and pruned.processed_events >= 7
     assert (await _left(session_maker, consumer))[0] == ["recent"]
 
 
-async def test_one_replica_prunes_at_a_time(settings: Settings, session_maker: async_sessionmaker[AsyncSession]) -> None:
+async def test_one_replica_prunes_at_a_time(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
     consumer = f"hk-{uuid.uuid4().hex[:8]}"
     await _seed(session_maker, consumer)
     hk_settings = _settings(settings)
@@ -127,7 +133,9 @@ async def test_one_replica_prunes_at_a_time(settings: Settings, session_maker: a
 
 
 @pytest.mark.timeout(60)
-async def test_the_pipeline_runs_it_as_a_stage(settings: Settings, session_maker: async_sessionmaker[AsyncSession]) -> None:
+async def test_the_pipeline_runs_it_as_a_stage(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
     consumer = f"hk-{uuid.uuid4().hex[:8]}"
     await _seed(session_maker, consumer)
     parts = PipelineParts(settings=_settings(settings), sessions=session_maker, redis=None)  # type: ignore[arg-type]

@@ -7,12 +7,12 @@ import json
 import uuid
 from collections import defaultdict
 
+from pipeline_support import read
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lendflow.settings import Settings
 from pipeline.outbox import OutboxRelay
-from pipeline_support import read
 from storage.models import OutboxEvent
 from storage.outbox import record_event
 
@@ -70,9 +70,7 @@ async def test_rows_published_but_not_stamped_before_a_crash_are_published_again
     await relay.relay_once()
     # As if the relay died after the broker acknowledged and before the stamp committed.
     async with session_maker() as session, session.begin():
-        await session.execute(
-            update(OutboxEvent).where(OutboxEvent.subject == subject).values(published_at=None)
-        )
+        await session.execute(update(OutboxEvent).where(OutboxEvent.subject == subject).values(published_at=None))
     await relay.relay_once()
     await asyncio.to_thread(relay._producer.flush, 10)
 
@@ -82,6 +80,8 @@ async def test_rows_published_but_not_stamped_before_a_crash_are_published_again
         until=lambda rs: sum(1 for r in rs if r.key == subject.encode()) >= 6,
         settle=0.5,
     )
-    mine = [json.loads(r.value)["event_id"] for r in sorted(records, key=lambda r: r.offset) if r.key == subject.encode()]
+    mine = [
+        json.loads(r.value)["event_id"] for r in sorted(records, key=lambda r: r.offset) if r.key == subject.encode()
+    ]
     ids = [str(row.event_id) for row in rows]
     assert mine == ids + ids  # at least once, and in order both times

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from pipeline_support import LenderRecords, charge_paid, envelope_signed, read, running
+
 from lendflow.settings import Settings
 from pipeline.events import TrustedEvent
 from pipeline.intake import EventProducer, document_submitted
 from pipeline.kafka import DLQ_ERROR_CLASS, DLQ_STAGE
 from pipeline.runner import PipelineParts
-from pipeline_support import LenderRecords, charge_paid, envelope_signed, read, running
 from storage.models import PixCharge
 
 
@@ -23,7 +24,9 @@ async def test_validated_events_are_enriched_with_customer_application_and_insta
     installment = await records.installment(application, number=1)
     charge = await records.charge(application, amount=installment.payment, installment_number=1)
     signature = await records.signature_envelope(application)
-    document = await records.document(customer, sha256="a" * 64, ecm_document_id=f"ecm-{uuid.uuid4().hex}", size_bytes=10)
+    document = await records.document(
+        customer, sha256="a" * 64, ecm_document_id=f"ecm-{uuid.uuid4().hex}", size_bytes=10
+    )
     paid, signed, submitted = charge_paid(charge), envelope_signed(signature), document_submitted(document)
     gone = charge_paid(PixCharge(txid="x" * 30, application_id=uuid.uuid4(), amount=Decimal("10.00")))
 

@@ -7,6 +7,16 @@ import json
 import uuid
 from decimal import Decimal
 
+from pipeline_support import (
+    LenderRecords,
+    charge_paid,
+    envelope,
+    envelope_signed,
+    event_ids,
+    new_end_to_end_id,
+    read,
+    running,
+)
 from prometheus_client import REGISTRY
 
 from integrations.ecm import EcmClient
@@ -23,16 +33,6 @@ from pipeline.kafka import (
     DLQ_STAGE,
 )
 from pipeline.runner import PipelineParts
-from pipeline_support import (
-    LenderRecords,
-    charge_paid,
-    envelope,
-    envelope_signed,
-    event_ids,
-    new_end_to_end_id,
-    read,
-    running,
-)
 
 
 async def _stored_document(ecm: EcmClient, content: bytes, content_type: str = "image/jpeg") -> str:
@@ -96,18 +96,16 @@ async def test_each_event_type_is_validated_or_dead_lettered_by_its_business_rul
         "ApplicationNotDisbursing": envelope(
             "pix.payout.failed", application.id, _payout(application.id, "failed"), source="pix"
         ),
-        "StatusMismatch": envelope(
-            "pix.payout.settled", disbursing.id, _payout(disbursing.id, "failed"), source="pix"
-        ),
+        "StatusMismatch": envelope("pix.payout.settled", disbursing.id, _payout(disbursing.id, "failed"), source="pix"),
         "SchemaViolation": envelope("pix.charge.paid", application.id, {"txid": charge.txid, "amount": 12.5}),
         "UnknownEventType": envelope("pix.refund.settled", application.id, {}),
     }
     for event in [*expected_valid.values(), *expected_invalid.values()]:
         await producer.publish(event)
 
-    validated_before = REGISTRY.get_sample_value(
-        "lendflow_pipeline_validated_total", {"event_type": "pix.charge.paid"}
-    ) or 0.0
+    validated_before = (
+        REGISTRY.get_sample_value("lendflow_pipeline_validated_total", {"event_type": "pix.charge.paid"}) or 0.0
+    )
     async with running(parts, "validation"):
         validated = await read(pipeline_settings, topics.validated, until=len(expected_valid))
         letters = await read(pipeline_settings, topics.dlq, until=len(expected_invalid))

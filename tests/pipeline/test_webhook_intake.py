@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pipeline_support import LenderRecords, Simulator, new_txid, read, running
 
 from integrations.esignature import ESignatureClient, SignerRequest
 from integrations.factory import provider_http_client
@@ -19,7 +20,6 @@ from lendflow.settings import Settings
 from pipeline.events import TrustedEvent
 from pipeline.intake import EventProducer, WebhookIntake
 from pipeline.runner import PipelineParts
-from pipeline_support import LenderRecords, Simulator, new_txid, read, running
 
 
 @pytest.fixture

@@ -158,7 +158,9 @@ async def codec_operator(
     return await operator_from_token(resources, cookie, tokens=codec_tokens(resources.settings.auth))
 
 
-async def operator_from_token(resources: Resources, token: str, *, tokens: AccessTokens | None = None) -> OperatorPrincipal:
+async def operator_from_token(
+    resources: Resources, token: str, *, tokens: AccessTokens | None = None
+) -> OperatorPrincipal:
     """The operator of an access token (by default the ops API's), still active, session not revoked."""
     claims = (tokens or operator_tokens(resources.settings.auth)).verify(token, role="ops")
     if await _session_revoked(resources, claims.session_id):

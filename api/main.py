@@ -15,17 +15,16 @@ import redis.asyncio as aioredis
 import structlog
 from confluent_kafka.admin import AdminClient
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import Resources
-from api.problems import install_problem_handlers
-from fastapi.middleware.cors import CORSMiddleware
-
 from api.error_handlers import install_error_handlers
 from api.limits import BodySizeLimitMiddleware, limit_for_path
 from api.metrics import install_metrics
 from api.openapi import install_openapi
+from api.problems import install_problem_handlers
 from api.repositories.operators import ensure_operator
 from api.routes import auth, codec, customers, documents, health, jwks, loans, ops, simulations, webhooks
 from api.security import check_auth_settings

@@ -160,7 +160,11 @@ class EventBridge(ConsumingStage):
             event: TrustedEvent | None = TrustedEvent.model_validate_json(message.value() or b"")
         except ValidationError:
             event = None
-        key = event_key(event.event_id) if event else f"position:{message.topic()}:{message.partition()}:{message.offset()}"
+        key = (
+            event_key(event.event_id)
+            if event
+            else f"position:{message.topic()}:{message.partition()}:{message.offset()}"
+        )
         claim = Claim(
             keys=(key,),
             event_type=event.type if event else "unknown",

@@ -38,6 +38,7 @@ from api.security import (
     verify_password,
 )
 from api.workflow_calls import timeout
+from domain.business_calendar import business_today
 from integrations.cpf import is_valid_cpf, normalize_cpf
 from storage.models import Customer
 from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id
@@ -87,8 +88,10 @@ class RegisterRequest(BaseModel):
     @field_validator("birth_date")
     @classmethod
     def _birth_date(cls, value: date) -> date:
-        today = date.today()
-        adult_on = date(value.year + MIN_AGE_YEARS, value.month, 28 if (value.month, value.day) == (2, 29) else value.day)
+        today = business_today()  # an adult in Brasília's calendar
+        adult_on = date(
+            value.year + MIN_AGE_YEARS, value.month, 28 if (value.month, value.day) == (2, 29) else value.day
+        )
         if value.year < 1900 or adult_on > today:
             raise PydanticCustomError("birth_date", "the customer must be an adult born after 1900")
         return value

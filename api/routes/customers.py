@@ -59,7 +59,9 @@ async def me(caller: CurrentCustomer, resources: ResourcesDep) -> Profile:
     onboarding: OnboardingStatus | None = None
     if customer.status == "pending_onboarding":
         handle = resources.temporal.get_workflow_handle(onboarding_workflow_id(str(customer.id)))
-        onboarding = await maybe(handle.query(OnboardingWorkflow.status, rpc_timeout=enrichment_timeout(resources.settings)))
+        onboarding = await maybe(
+            handle.query(OnboardingWorkflow.status, rpc_timeout=enrichment_timeout(resources.settings))
+        )
     return Profile(
         id=customer.id,
         name=customer.name,

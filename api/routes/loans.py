@@ -45,7 +45,6 @@ from domain.business_calendar import business_today
 from domain.credit_policy import CreditPolicy
 from lendflow.settings import Settings
 from storage.models import LoanApplication
-from workflows.origination import LoanOriginationWorkflow
 from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     AcceptOffer,
@@ -56,6 +55,7 @@ from workflows.contracts.origination import (
     loan_workflow_id,
 )
 from workflows.contracts.servicing import EarlySettlementRequest, PayoffQuoteRequest, servicing_workflow_id
+from workflows.origination import LoanOriginationWorkflow
 from workflows.servicing import ServicingWorkflow
 
 log = structlog.get_logger(__name__)
@@ -177,7 +177,11 @@ def _check_product(body: LoanRequest, settings: Settings) -> None:
     errors: list[dict[str, Any]] = []
     if not product.min_amount <= body.amount <= product.max_amount:
         errors.append(
-            {"loc": ("body", "amount"), "msg": f"must be between {product.min_amount} and {product.max_amount}", "type": "amount_limits"}
+            {
+                "loc": ("body", "amount"),
+                "msg": f"must be between {product.min_amount} and {product.max_amount}",
+                "type": "amount_limits",
+            }
         )
     if not product.min_term_months <= body.term_months <= product.max_term_months:
         errors.append(
@@ -308,7 +312,9 @@ async def list_loans(
     status: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$", description="Only this status")] = None,
 ) -> LoanPage:
     async with resources.session_maker() as session:
-        rows = await loans.page_of_customer(session, caller.customer_id, status=status, limit=page.limit, after=page.after)
+        rows = await loans.page_of_customer(
+            session, caller.customer_id, status=status, limit=page.limit, after=page.after
+        )
     kept, next_url = page.page(rows, lambda r: Cursor(key=str(r.id), at=r.created_at))
     return LoanPage(items=[LoanSummary.of(r) for r in kept], next=next_url)
 
@@ -320,12 +326,16 @@ async def list_loans(
     summary="An application: status, offer, schedule and the steps so far",
     responses=problems(401, 404, 422),
 )
-async def get_loan(application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep) -> LoanApplicationView:
+async def get_loan(
+    application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep
+) -> LoanApplicationView:
     application = await _own(resources, caller, application_id)
     live = None
     if application.status not in TERMINAL_STATUSES:
         handle = resources.temporal.get_workflow_handle(loan_workflow_id(str(application.id)))
-        live = await maybe(handle.query(LoanOriginationWorkflow.state, rpc_timeout=enrichment_timeout(resources.settings)))
+        live = await maybe(
+            handle.query(LoanOriginationWorkflow.state, rpc_timeout=enrichment_timeout(resources.settings))
+        )
     installments = None
     signing_url = None
     async with resources.session_maker() as session:
@@ -373,7 +383,9 @@ async def accept_offer(
     summary="Cancel the application; what was done is undone (limit, envelope)",
     responses=problems(*_COMMON, 409),
 )
-async def cancel_loan(application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep) -> CancellationAcceptedView:
+async def cancel_loan(
+    application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep
+) -> CancellationAcceptedView:
     application = await _own(resources, caller, application_id)
     if application.status in TERMINAL_STATUSES:
         raise _closed(application)
@@ -445,7 +457,11 @@ async def quote_payoff(
     handle = resources.temporal.get_workflow_handle(servicing_workflow_id(str(application_id)))
     try:
         quote = await queried(
-            handle.query(ServicingWorkflow.payoff_quote, PayoffQuoteRequest(settle_on=settle_on), rpc_timeout=timeout(resources.settings))
+            handle.query(
+                ServicingWorkflow.payoff_quote,
+                PayoffQuoteRequest(settle_on=settle_on),
+                rpc_timeout=timeout(resources.settings),
+            )
         )
     except LendflowError as exc:
         if exc.status == 409 and exc.code == "refused":
@@ -469,7 +485,9 @@ async def quote_payoff(
     summary="Settle the loan early: a PIX charge for today's payoff amount",
     responses=problems(*_COMMON, 409),
 )
-async def pay_off_loan(application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep) -> EarlySettlementView:
+async def pay_off_loan(
+    application_id: ApplicationId, caller: CurrentCustomer, resources: ResourcesDep
+) -> EarlySettlementView:
     application = await _own(resources, caller, application_id)
     if application.status != "disbursed":
         raise NotInServicing(f"the application is {application.status}")

@@ -46,7 +46,6 @@ from domain.pix_keys import customers_own_pix_key, pix_key_kind
 from lendflow.logging import mask_text
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
 from storage.models import LoanApplication, Operator
-from workflows.origination import LoanOriginationWorkflow
 from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     CancellationRequest,
@@ -54,6 +53,7 @@ from workflows.contracts.origination import (
     StepRetry,
     loan_workflow_id,
 )
+from workflows.origination import LoanOriginationWorkflow
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/ops", tags=["ops"])
@@ -126,7 +126,9 @@ async def log_in_operator(body: OperatorTokenRequest, request: Request, resource
     async with resources.session_maker() as session:
         operator = await operators.by_username(session, username)
     usable = operator is not None and operator.active and operator.role == "ops"
-    if not await verify_password(operator.password_hash if usable and operator else None, body.password.get_secret_value()):
+    if not await verify_password(
+        operator.password_hash if usable and operator else None, body.password.get_secret_value()
+    ):
         await redis_call(throttle.failed(address, username))
         log.info("ops.login_failed")
         raise InvalidOperatorCredentials()
@@ -156,7 +158,9 @@ async def refresh_operator_token(body: RefreshRequest, resources: ResourcesDep) 
             await redis_call(store.revoke(session, refresh.family_id))
             log.info("ops.refresh_refused", reason="operator not active")
             raise InvalidRefreshToken("the operator is not active")
-    return OperatorSession(operator, operator_tokens(auth).issue(operator.id, refresh.family_id, "ops"), refresh).token()
+    return OperatorSession(
+        operator, operator_tokens(auth).issue(operator.id, refresh.family_id, "ops"), refresh
+    ).token()
 
 
 async def end_operator_session(resources: Resources, operator: OperatorPrincipal) -> None:
@@ -366,7 +370,12 @@ async def review_application(
     resources: ResourcesDep,
 ) -> ReviewRecordedView:
     async with audited(
-        resources, request, operator, action="review", object_type="loan_application", object_id=str(application_id),
+        resources,
+        request,
+        operator,
+        action="review",
+        object_type="loan_application",
+        object_id=str(application_id),
         detail={"approve": body.approve, "reason": body.reason},
     ):
         await _application(resources, application_id)
@@ -418,8 +427,13 @@ async def retry_step(
     resources: ResourcesDep,
 ) -> RetryAcceptedView:
     async with audited(
-        resources, request, operator, action="retry_step", object_type="loan_application",
-        object_id=str(application_id), detail={"corrected_fields": sorted(body.corrections)},
+        resources,
+        request,
+        operator,
+        action="retry_step",
+        object_type="loan_application",
+        object_id=str(application_id),
+        detail={"corrected_fields": sorted(body.corrections)},
     ) as detail:
         application = await _application(resources, application_id)
         corrections = dict(body.corrections)
@@ -480,8 +494,13 @@ async def cancel_application(
     resources: ResourcesDep,
 ) -> OpsCancellationView:
     async with audited(
-        resources, request, operator, action="cancel", object_type="loan_application",
-        object_id=str(application_id), detail={"reason": body.reason},
+        resources,
+        request,
+        operator,
+        action="cancel",
+        object_type="loan_application",
+        object_id=str(application_id),
+        detail={"reason": body.reason},
     ):
         application = await _application(resources, application_id)
         if application.status in TERMINAL_STATUSES:
@@ -636,7 +655,9 @@ async def audit_log(
     operator: CurrentOperator,
     resources: ResourcesDep,
     page: PageDep,
-    object_id: Annotated[str | None, Query(max_length=200, pattern=TEXT, description="Only actions on this object")] = None,
+    object_id: Annotated[
+        str | None, Query(max_length=200, pattern=TEXT, description="Only actions on this object")
+    ] = None,
 ) -> AuditPage:
     async with resources.session_maker() as session:
         rows = await audit.page(session, limit=page.limit, after=page.after, object_id=object_id)

@@ -11,7 +11,7 @@ the kernel and the lender's limits from settings (`Settings.credit`), all report
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -30,6 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import SettingsDep
+from api.fields import DateIn
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from domain.business_calendar import business_today
 from domain.credit import (
@@ -46,8 +48,6 @@ from domain.credit import (
     simulate,
 )
 from domain.credit.due_dates import add_months
-from api.deps import SettingsDep
-from api.fields import DateIn
 
 router = APIRouter(tags=["loan simulations"])
 
@@ -81,7 +81,7 @@ class FeeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(min_length=1, max_length=80)]
-    amount: Annotated[DecimalString, Field(description="Reais, paid upfront, e.g. \"50.00\"")]
+    amount: Annotated[DecimalString, Field(description='Reais, paid upfront, e.g. "50.00"')]
 
 
 class LoanSimulationRequest(BaseModel):

@@ -89,7 +89,9 @@ class InstallmentView(ScheduleItem):
     def of(cls, row: Installment, charge: PixCharge | None = None) -> InstallmentView:
         return cls(
             charge=(
-                ChargeView(txid=charge.txid, amount=charge.amount, br_code=charge.br_code, payment_url=charge.payment_url)
+                ChargeView(
+                    txid=charge.txid, amount=charge.amount, br_code=charge.br_code, payment_url=charge.payment_url
+                )
                 if charge is not None and row.status == "open"
                 else None
             ),

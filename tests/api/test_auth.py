@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import PASSWORD, eventually, new_cpf, register_and_login, registration
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.main import create_app
 from api.security import key_ring
-from stack_support import PASSWORD, eventually, new_cpf, register_and_login, registration, serve_over_asgi
 from lendflow.settings import Settings
 from storage.models import Customer, RefreshToken
 from workflows.contracts.onboarding import onboarding_workflow_id
@@ -84,7 +84,9 @@ async def test_a_cpf_or_email_already_registered_answers_the_same_409(api: httpx
     first = registration()
     assert (await api.post("/v1/auth/register", json=first)).status_code == 201
 
-    same_cpf = await api.post("/v1/auth/register", json=registration(cpf=first["cpf"].replace(".", "").replace("-", "")))
+    same_cpf = await api.post(
+        "/v1/auth/register", json=registration(cpf=first["cpf"].replace(".", "").replace("-", ""))
+    )
     same_email = await api.post("/v1/auth/register", json=registration(email=first["email"].upper()))
 
     assert same_cpf.status_code == same_email.status_code == 409
@@ -147,7 +149,12 @@ async def test_wrong_password_and_unknown_email_answer_the_same_401(api: httpx.A
 
 
 def _forge(
-    claims_update: dict[str, object], settings: Settings, account_sub: str, *, key: object = None, algorithm: str = "EdDSA"
+    claims_update: dict[str, object],
+    settings: Settings,
+    account_sub: str,
+    *,
+    key: object = None,
+    algorithm: str = "EdDSA",
 ) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
@@ -171,7 +178,9 @@ async def test_tokens_with_another_issuer_audience_key_algorithm_or_past_expiry_
 ) -> None:
     account = await register_and_login(api)
     sub = account.customer_id
-    unsigned = jwt.encode({"sub": sub, "aud": api_settings.auth.audience, "iss": api_settings.auth.issuer}, None, algorithm="none")
+    unsigned = jwt.encode(
+        {"sub": sub, "aud": api_settings.auth.audience, "iss": api_settings.auth.issuer}, None, algorithm="none"
+    )
     forged = [
         _forge({"iss": "https://evil.example"}, api_settings, sub),
         _forge({"aud": api_settings.auth.ops_audience}, api_settings, sub),
@@ -191,7 +200,9 @@ async def test_tokens_with_another_issuer_audience_key_algorithm_or_past_expiry_
     assert all(a.headers["content-type"] == PROBLEM for a in answers)
     assert answers[0].headers["WWW-Authenticate"].startswith("Bearer")
     # The same claims, properly signed, are accepted: the refusals above are about the token.
-    assert (await api.get("/v1/me", headers={"Authorization": f"Bearer {_forge({}, api_settings, sub)}"})).status_code == 200
+    assert (
+        await api.get("/v1/me", headers={"Authorization": f"Bearer {_forge({}, api_settings, sub)}"})
+    ).status_code == 200
 
 
 async def test_refresh_rotates_the_refresh_token(api: httpx.AsyncClient) -> None:
@@ -231,7 +242,9 @@ async def test_reusing_a_refresh_token_revokes_the_whole_family(
     # Another session of the same customer is untouched.
     fresh = await api.post("/v1/auth/token", json={"email": account.email, "password": PASSWORD})
     assert fresh.status_code == 200
-    assert (await api.get("/v1/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})).status_code == 200
+    assert (
+        await api.get("/v1/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})
+    ).status_code == 200
 
 
 async def test_an_unknown_refresh_token_answers_401(api: httpx.AsyncClient) -> None:

@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 import httpx
-
-from lendflow.temporal import data_converter
-from lendflow.settings import Settings
 from stack_support import PASSWORD, register_and_login, serve_over_asgi
 from test_ops import ops_login
+
+from lendflow.settings import Settings
+from lendflow.temporal import data_converter
 from workflows.contracts.onboarding import OnboardingInput
 
 
@@ -22,7 +22,10 @@ async def _encrypted_input() -> dict[str, Any]:
     )
     return {
         "payloads": [
-            {"metadata": {k: base64.b64encode(v).decode() for k, v in p.metadata.items()}, "data": base64.b64encode(p.data).decode()}
+            {
+                "metadata": {k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
+                "data": base64.b64encode(p.data).decode(),
+            }
             for p in payloads
         ]
     }
@@ -55,7 +58,14 @@ async def test_nobody_but_an_operator_can_decode(api: httpx.AsyncClient) -> None
 
 async def test_encode_then_decode_round_trips_for_an_operator(api: httpx.AsyncClient, new_operator: Any) -> None:
     ops = await ops_login(api, await new_operator())
-    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": base64.b64encode(b'"x"').decode()}]}
+    plain = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(b'"x"').decode(),
+            }
+        ]
+    }
     sealed = await api.post("/codec/encode", json=plain, headers=ops)
     assert sealed.status_code == 200
     assert base64.b64decode(sealed.json()["payloads"][0]["metadata"]["encoding"]) == b"binary/encrypted"

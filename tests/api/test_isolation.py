@@ -8,23 +8,32 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import Account, business_today, register_and_login
 from temporalio.client import Client
-
-from stack_support import business_today
-from stack_support import Account, register_and_login
-from lendflow.settings import Settings
 from test_loans import LOAN, apply, disbursed_loan
+
+from lendflow.settings import Settings
 from workflows.contracts.servicing import servicing_workflow_id
 from workflows.servicing import ServicingWorkflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
 # Routes of nobody in particular, or of ops (tested in test_ops and test_codec_endpoint with their own audience).
-NOT_CUSTOMER_ROUTES = ("/health", "/v1/auth/register", "/v1/auth/token", "/v1/auth/refresh", "/v1/webhooks", "/v1/ops", "/v1/loan-simulations", "/codec", "/.well-known")
+NOT_CUSTOMER_ROUTES = (
+    "/health",
+    "/v1/auth/register",
+    "/v1/auth/token",
+    "/v1/auth/refresh",
+    "/v1/webhooks",
+    "/v1/ops",
+    "/v1/loan-simulations",
+    "/codec",
+    "/.well-known",
+)
 
 
 def customer_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
@@ -64,7 +73,10 @@ async def test_no_customer_route_shows_or_changes_another_customers_data(
             "submit_document": (
                 "POST",
                 "/v1/documents",
-                {"data": {"type": "id_front"}, "files": {"file": ("f.png", PNG + account.customer_id.encode(), "image/png")}},
+                {
+                    "data": {"type": "id_front"},
+                    "files": {"file": ("f.png", PNG + account.customer_id.encode(), "image/png")},
+                },
             ),
             "list_loans": ("GET", "/v1/loans", {}),
             "apply_for_loan": ("POST", "/v1/loans", {"json": LOAN, "headers": {"Idempotency-Key": "alice-key"}}),
@@ -83,12 +95,16 @@ async def test_no_customer_route_shows_or_changes_another_customers_data(
         for method in item
     }
     cases = as_customer(bob)
-    assert {by_id[operation] for operation in cases} == customer_operations(openapi), "a customer route has no case here"
+    assert {by_id[operation] for operation in cases} == customer_operations(openapi), (
+        "a customer route has no case here"
+    )
 
     # Alice reaches her own objects (so the 404s below are about ownership, not absence).
     for operation in ("get_loan", "list_installments", "quote_payoff"):
         method, url, _ = cases[operation]
-        assert (await api.request(method, url, headers=alice.headers, **({"json": {}} if method == "POST" else {}))).status_code == 200
+        assert (
+            await api.request(method, url, headers=alice.headers, **({"json": {}} if method == "POST" else {}))
+        ).status_code == 200
 
     answers: dict[str, httpx.Response] = {}
     for operation, (method, url, kwargs) in cases.items():

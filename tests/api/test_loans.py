@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import Account, business_today, eventually, register_and_login
 from temporalio.client import Client
 
-from stack_support import business_today
-from stack_support import Account, eventually, register_and_login
 from domain.credit import Amortization, build_schedule
 from lendflow.settings import Settings
 from storage.models import Customer, IdempotencyKey, Installment, LoanApplication
@@ -29,16 +28,22 @@ PROBLEM = "application/problem+json"
 async def activate(session_maker: async_sessionmaker[AsyncSession], account: Account) -> None:
     """Onboarding done (its documents path is another suite's): the customer is active."""
     async with session_maker() as session, session.begin():
-        await session.execute(update(Customer).where(Customer.id == uuid.UUID(account.customer_id)).values(status="active"))
+        await session.execute(
+            update(Customer).where(Customer.id == uuid.UUID(account.customer_id)).values(status="active")
+        )
 
 
-async def apply(api: httpx.AsyncClient, account: Account, body: dict[str, Any] | None = None, key: str | None = None) -> httpx.Response:
+async def apply(
+    api: httpx.AsyncClient, account: Account, body: dict[str, Any] | None = None, key: str | None = None
+) -> httpx.Response:
     return await api.post(
         "/v1/loans", json=body or LOAN, headers={**account.headers, "Idempotency-Key": key or str(uuid.uuid4())}
     )
 
 
-async def loan_in(api: httpx.AsyncClient, account: Account, loan_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+async def loan_in(
+    api: httpx.AsyncClient, account: Account, loan_id: str, *statuses: str, timeout: float = 30
+) -> dict[str, Any]:
     async def view() -> dict[str, Any]:
         return (await api.get(f"/v1/loans/{loan_id}", headers=account.headers)).json()
 
@@ -59,7 +64,9 @@ async def test_same_key_and_body_answers_the_first_response_and_makes_one_applic
     assert first.headers["Location"] == f"/v1/loans/{first.json()['id']}"
     async with session_maker() as session:
         count = await session.scalar(
-            select(func.count()).select_from(LoanApplication).where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
+            select(func.count())
+            .select_from(LoanApplication)
+            .where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
         )
     assert count == 1
 
@@ -103,10 +110,14 @@ async def test_twenty_concurrent_identical_submissions_make_one_application_and_
     application_id = responses[0].json()["id"]
     async with session_maker() as session:
         applications = await session.scalar(
-            select(func.count()).select_from(LoanApplication).where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
+            select(func.count())
+            .select_from(LoanApplication)
+            .where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
         )
         keys = await session.scalar(
-            select(func.count()).select_from(IdempotencyKey).where(IdempotencyKey.customer_id == uuid.UUID(account.customer_id))
+            select(func.count())
+            .select_from(IdempotencyKey)
+            .where(IdempotencyKey.customer_id == uuid.UUID(account.customer_id))
         )
     assert (applications, keys) == (1, 1)
     query = f'WorkflowType="LoanOriginationWorkflow" AND TaskQueue="{api_settings.temporal.task_queue}"'
@@ -159,7 +170,9 @@ async def test_an_offer_is_accepted_once_through_the_workflow_and_cancelling_com
     assert ready["risk_band"] == "A"
 
     stale = await api.post(f"/v1/loans/{loan_id}/accept", json={"offer_id": str(uuid.uuid4())}, headers=account.headers)
-    accepted = await api.post(f"/v1/loans/{loan_id}/accept", json={"offer_id": offer["offer_id"]}, headers=account.headers)
+    accepted = await api.post(
+        f"/v1/loans/{loan_id}/accept", json={"offer_id": offer["offer_id"]}, headers=account.headers
+    )
     twice = await api.post(f"/v1/loans/{loan_id}/accept", json={"offer_id": offer["offer_id"]}, headers=account.headers)
 
     assert stale.status_code == 409 and stale.json()["type"].endswith("/offer-changed")
@@ -181,7 +194,9 @@ async def test_an_offer_is_accepted_once_through_the_workflow_and_cancelling_com
         row = await session.get(LoanApplication, uuid.UUID(loan_id))
     assert row is not None and row.reserved_amount == Decimal("0")
     again = await api.post(f"/v1/loans/{loan_id}/cancel", headers=account.headers)
-    late_accept = await api.post(f"/v1/loans/{loan_id}/accept", json={"offer_id": offer["offer_id"]}, headers=account.headers)
+    late_accept = await api.post(
+        f"/v1/loans/{loan_id}/accept", json={"offer_id": offer["offer_id"]}, headers=account.headers
+    )
     assert again.status_code == 409 and again.json()["type"].endswith("/not-cancellable")
     assert late_accept.status_code == 409
 
@@ -282,7 +297,9 @@ async def test_installments_quote_and_early_payoff_of_a_loan_in_servicing(
         json={"settle_on": (business_today() + timedelta(days=20)).isoformat()},
         headers=account.headers,
     )
-    past = await api.post(f"/v1/loans/{loan_id}/payoff-quote", json={"settle_on": "2020-01-01"}, headers=account.headers)
+    past = await api.post(
+        f"/v1/loans/{loan_id}/payoff-quote", json={"settle_on": "2020-01-01"}, headers=account.headers
+    )
     far = await api.post(f"/v1/loans/{loan_id}/payoff-quote", json={"settle_on": "2090-01-01"}, headers=account.headers)
     payoff = await api.post(f"/v1/loans/{loan_id}/payoff", headers=account.headers)
     second = await api.post(f"/v1/loans/{loan_id}/payoff", headers=account.headers)
@@ -316,7 +333,10 @@ async def test_payoff_is_refused_while_an_installment_is_due_and_before_disburse
     account = await register_and_login(api)
     due_loan, servicing = await disbursed_loan(session_maker, account, first_due=business_today())
     await temporal_client.start_workflow(
-        ServicingWorkflow.run, servicing, id=servicing_workflow_id(due_loan), task_queue=api_settings.temporal.task_queue
+        ServicingWorkflow.run,
+        servicing,
+        id=servicing_workflow_id(due_loan),
+        task_queue=api_settings.temporal.task_queue,
     )
     submitted = (await apply(api, account)).json()["id"]
     no_workflow, _ = await disbursed_loan(session_maker, account, first_due=business_today() + timedelta(days=10))

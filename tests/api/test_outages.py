@@ -8,13 +8,13 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
-
 from stack_support import free_port, register_and_login, registration, serve_over_asgi
-from lendflow.settings import Settings
-from storage.models import Customer, LoanApplication
+from temporalio.client import Client
 from test_loans import LOAN
 from test_webhooks import signed_event
+
+from lendflow.settings import Settings
+from storage.models import Customer, LoanApplication
 from workflows.contracts.origination import loan_workflow_id
 
 PROBLEM = "application/problem+json"
@@ -39,7 +39,9 @@ async def test_registration_with_temporal_down_answers_503_and_keeps_no_customer
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
     async with session_maker() as session:
-        assert await session.scalar(select(func.count()).select_from(Customer).where(Customer.email == body["email"])) == 0
+        assert (
+            await session.scalar(select(func.count()).select_from(Customer).where(Customer.email == body["email"])) == 0
+        )
 
 
 async def test_a_loan_whose_workflow_could_not_start_starts_when_the_same_request_is_retried(
@@ -59,14 +61,18 @@ async def test_a_loan_whose_workflow_could_not_start_starts_when_the_same_reques
     assert retried.status_code == 202
     async with session_maker() as session:
         count = await session.scalar(
-            select(func.count()).select_from(LoanApplication).where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
+            select(func.count())
+            .select_from(LoanApplication)
+            .where(LoanApplication.customer_id == uuid.UUID(account.customer_id))
         )
     assert count == 1
     description = await temporal_client.get_workflow_handle(loan_workflow_id(retried.json()["id"])).describe()
     assert description.workflow_type == "LoanOriginationWorkflow"
 
 
-async def test_with_redis_down_logins_and_authenticated_routes_answer_503(api: httpx.AsyncClient, api_settings: Settings) -> None:
+async def test_with_redis_down_logins_and_authenticated_routes_answer_503(
+    api: httpx.AsyncClient, api_settings: Settings
+) -> None:
     account = await register_and_login(api)
     no_redis = api_settings.model_copy(
         update={"redis": api_settings.redis.model_copy(update={"url": SecretStr(f"redis://127.0.0.1:{free_port()}/0")})}
@@ -94,7 +100,9 @@ async def test_with_kafka_down_a_webhook_answers_503_so_the_provider_delivers_it
     assert response.headers["content-type"] == PROBLEM
 
 
-async def test_with_the_ecm_failing_a_document_answers_503(api: httpx.AsyncClient, simulator_admin: httpx.AsyncClient) -> None:
+async def test_with_the_ecm_failing_a_document_answers_503(
+    api: httpx.AsyncClient, simulator_admin: httpx.AsyncClient
+) -> None:
     account = await register_and_login(api)
     await simulator_admin.put("faults/ecm/store_document", json={"fail_times": 1, "error_status": 503})
 

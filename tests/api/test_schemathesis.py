@@ -12,21 +12,19 @@ import asyncio
 import json
 import os
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import PASSWORD, Account, ServerThread, business_today, free_port, registration
 from temporalio.client import Client
+from test_loans import LOAN, disbursed_loan
 
 from api.main import create_app
-from stack_support import business_today
-from stack_support import PASSWORD, Account, ServerThread, free_port, registration
 from lendflow.settings import Settings
-from test_loans import LOAN, disbursed_loan
 from workflows.contracts.servicing import servicing_workflow_id
 from workflows.servicing import ServicingWorkflow
 
@@ -122,9 +120,14 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_sche
             token = await customer_token()
             # The customer's loan in servicing (payoff, quote, installments) and an application in analysis.
             owner = Account(registered.json()["customer_id"], body["email"], "", token, "")
-            loan_id, servicing = await disbursed_loan(session_maker, owner, first_due=business_today() + timedelta(days=20))
+            loan_id, servicing = await disbursed_loan(
+                session_maker, owner, first_due=business_today() + timedelta(days=20)
+            )
             await temporal_client.start_workflow(
-                ServicingWorkflow.run, servicing, id=servicing_workflow_id(loan_id), task_queue=api_settings.temporal.task_queue
+                ServicingWorkflow.run,
+                servicing,
+                id=servicing_workflow_id(loan_id),
+                task_queue=api_settings.temporal.task_queue,
             )
             submitted = await client.post(
                 "/v1/loans", json=LOAN, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "fuzz"}
@@ -139,7 +142,12 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_sche
             ]
         runs = {
             name: await run_schemathesis(
-                server.url, token, tmp_path / f"{name}.json", include=include, exclude=exclude, application_id=application_id
+                server.url,
+                token,
+                tmp_path / f"{name}.json",
+                include=include,
+                exclude=exclude,
+                application_id=application_id,
             )
             for name, token, include, exclude, application_id in plan
         }

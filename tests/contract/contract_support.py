@@ -85,14 +85,17 @@ def pt_percent(value: Decimal) -> str:
     return f"{value:.2f} %".replace(".", ",")
 
 
-def schedule_row(number: int, due: date, payment: Decimal, interest: Decimal, amortization: Decimal, balance: Decimal) -> str:
+def schedule_row(
+    number: int, due: date, payment: Decimal, interest: Decimal, amortization: Decimal, balance: Decimal
+) -> str:
     """An installment's row of the schedule as the text of the contract reads."""
     cells = [str(number), due.strftime("%d/%m/%Y"), brl(payment), brl(interest), brl(amortization), brl(balance)]
     return " ".join(cells)
 
 
 WORKSHEET_LINE = re.compile(
-    r"^(Valor liberado ao Emitente|Juros remuneratórios|IOF|Tarifas) (R\$ [\d.]+,\d{2}) (\d{1,3},\d{2}) %$", re.MULTILINE
+    r"^(Valor liberado ao Emitente|Juros remuneratórios|IOF|Tarifas) (R\$ [\d.]+,\d{2}) (\d{1,3},\d{2}) %$",
+    re.MULTILINE,
 )
 
 

@@ -13,14 +13,15 @@ from decimal import Decimal
 import httpx
 import pytest
 import structlog
+from contract_support import kernel_offer, pdf_text, schedule_row, sha256
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import ServerThread, free_port, new_cpf
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from activities.origination import OriginationActivities
-from contract_support import kernel_offer, pdf_text, schedule_row, sha256
 from domain.ccb import brl
 from integrations.factory import ProviderClients
 from lendflow.settings import (
@@ -35,7 +36,6 @@ from lendflow.settings import (
     SimulatorSettings,
 )
 from simulator.app import create_app
-from stack_support import ServerThread, free_port, new_cpf
 from storage.models import Customer, Document, LoanApplication, SignatureEnvelope
 from workflows.contracts.origination import ContractRequest, SignatureCertificateRequest
 
@@ -98,7 +98,12 @@ async def accepted_application(session_maker: async_sessionmaker[AsyncSession], 
         monthly_income=Decimal("12000.00"), status="active",
     )  # fmt: skip
     application = LoanApplication(
-        id=uuid.uuid4(), customer_id=customer.id, status="offer_accepted", amount=amount, term_months=12, amortization="price"
+        id=uuid.uuid4(),
+        customer_id=customer.id,
+        status="offer_accepted",
+        amount=amount,
+        term_months=12,
+        amortization="price",
     )
     async with session_maker() as session, session.begin():
         session.add(customer)
@@ -107,7 +112,9 @@ async def accepted_application(session_maker: async_sessionmaker[AsyncSession], 
     return Borrower(str(customer.id), str(application.id), name, cpf, customer.email)
 
 
-def activities_for(session_maker: async_sessionmaker[AsyncSession], providers: ProviderClients) -> OriginationActivities:
+def activities_for(
+    session_maker: async_sessionmaker[AsyncSession], providers: ProviderClients
+) -> OriginationActivities:
     return OriginationActivities(
         session_maker, providers.credit_bureau, providers.ecm, providers.esignature, providers.pix, lender=LENDER
     )
@@ -124,7 +131,11 @@ async def test_contract_of_an_offer_is_signed_on_a_page_that_shows_it_and_certif
     with structlog.testing.capture_logs() as logs:
         sent = await activities.prepare_contract(request)
         again = await activities.prepare_contract(request)  # activities run at least once
-    assert (again.ecm_document_id, again.sha256, again.envelope_id) == (sent.ecm_document_id, sent.sha256, sent.envelope_id)
+    assert (again.ecm_document_id, again.sha256, again.envelope_id) == (
+        sent.ecm_document_id,
+        sent.sha256,
+        sent.envelope_id,
+    )
 
     # The document in the ECM is the contract of this offer, to the centavo.
     stored = await contract_providers.ecm.fetch_document(sent.ecm_document_id)
@@ -133,9 +144,20 @@ async def test_contract_of_an_offer_is_signed_on_a_page_that_shows_it_and_certif
     text = pdf_text(stored.content)
     formatted_cpf = f"{borrower.cpf[:3]}.{borrower.cpf[3:6]}.{borrower.cpf[6:9]}-{borrower.cpf[9:]}"
     assert borrower.name in text and formatted_cpf in text and "11.222.333/0001-81" in text
-    for figure in (offer.amount_released, offer.iof_total, offer.fees_total, offer.total_payable, offer.installments[0].payment):
+    for figure in (
+        offer.amount_released,
+        offer.iof_total,
+        offer.fees_total,
+        offer.total_payable,
+        offer.installments[0].payment,
+    ):
         assert brl(figure) in text
-    assert f"CET: {simulation.cet.monthly_percent:.2f} % ao mês · {simulation.cet.annual_percent:.2f} % ao ano".replace(".", ",") in text
+    assert (
+        f"CET: {simulation.cet.monthly_percent:.2f} % ao mês · {simulation.cet.annual_percent:.2f} % ao ano".replace(
+            ".", ","
+        )
+        in text
+    )
     for i in offer.installments:
         assert schedule_row(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance) in text
 
@@ -162,7 +184,9 @@ async def test_contract_of_an_offer_is_signed_on_a_page_that_shows_it_and_certif
     certificate = await contract_providers.ecm.fetch_document(issued.ecm_document_id)
     assert certificate.document.metadata["kind"] == "signature_certificate"
     certificate_text = pdf_text(certificate.content)
-    assert sent.sha256 in certificate_text and sent.envelope_id in certificate_text and borrower.name in certificate_text
+    assert (
+        sent.sha256 in certificate_text and sent.envelope_id in certificate_text and borrower.name in certificate_text
+    )
     async with session_maker() as session:
         kinds = (
             await session.scalars(
@@ -193,4 +217,3 @@ async def test_certificate_is_refused_for_an_envelope_not_signed(
             SignatureCertificateRequest(borrower.application_id, borrower.customer_id, sent.envelope_id)
         )
     assert refused.value.type == "EnvelopeNotSigned" and refused.value.non_retryable
-

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
 from temporalio.client import Client
 
 from api.repositories.operators import create_operator
@@ -42,7 +43,6 @@ from lendflow.settings import (
 )
 from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
-from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
 from storage import ledger
 from storage.models import JournalLine, OutboxEvent, PixCharge, SignatureEnvelope
 from workers.temporal_worker import build_worker, project_activities
@@ -64,7 +64,9 @@ def _stack_settings(settings: Settings, run_dir: Path) -> tuple[Settings, int, i
     api_port, simulator_port = free_port(), free_port()
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
-    topics = KafkaTopics(**{name: f"{getattr(settings.kafka.topics, name)}.e2e-{run}" for name in KafkaTopics.model_fields})
+    topics = KafkaTopics(
+        **{name: f"{getattr(settings.kafka.topics, name)}.e2e-{run}" for name in KafkaTopics.model_fields}
+    )
     return (
         settings.model_copy(
             update={
@@ -104,7 +106,9 @@ def _stack_settings(settings: Settings, run_dir: Path) -> tuple[Settings, int, i
 
 
 @pytest.fixture
-async def journey_stack(settings: Settings, temporal_client: Client, session_maker, tmp_path: Path) -> AsyncIterator[Stack]:
+async def journey_stack(
+    settings: Settings, temporal_client: Client, session_maker, tmp_path: Path
+) -> AsyncIterator[Stack]:
     from api.main import create_app
 
     stack_settings, api_port, simulator_port = _stack_settings(settings, tmp_path)
@@ -204,9 +208,7 @@ async def _journey(
     assert accepted.status_code == 200, accepted.text
 
     # The contract goes out for signature; the customer signs on the simulator's page.
-    sent = await eventually(
-        lambda: _status(api, path, headers), lambda b: b["status"] == "contract_sent", timeout=60
-    )
+    sent = await eventually(lambda: _status(api, path, headers), lambda b: b["status"] == "contract_sent", timeout=60)
     signing_url = sent["signing_url"]
     assert signing_url and signing_url.startswith(stack.simulator_url)
     async with httpx.AsyncClient(timeout=30) as person:
@@ -341,7 +343,9 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
         retried = await stack.api.post(f"{path}/retry", json={"corrections": {"pix_key": email.upper()}}, headers=ops)
         loan = await journey.ended(application_id)
         await simulator.delete("/_admin/faults")
-        end_to_end_id = next(s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled")
+        end_to_end_id = next(
+            s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled"
+        )
         async with ProviderClients.from_settings(stack.settings) as providers:
             payout = await providers.pix.get_payout(end_to_end_id)
         audit = (await stack.api.get("/v1/ops/audit-log", params={"object_id": application_id}, headers=ops)).json()
@@ -359,9 +363,7 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
     async with session_maker() as session:
         events = (
             await session.scalars(
-                select(OutboxEvent.event_type)
-                .where(OutboxEvent.subject == application_id)
-                .order_by(OutboxEvent.id)
+                select(OutboxEvent.event_type).where(OutboxEvent.subject == application_id).order_by(OutboxEvent.id)
             )
         ).all()
     # One `disbursing` per payout request (the refused one and the corrected one), however often
@@ -394,7 +396,9 @@ async def test_a_payout_whose_answer_was_lost_is_asked_for_not_resent_at_a_psp_t
         finally:
             await simulator.delete("/_admin/faults")
     assert loan["status"] == "disbursed", loan
-    end_to_end_id = next(s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled")
+    end_to_end_id = next(
+        s["detail"] for s in loan["steps"] if s["step"] == "disbursement" and s["outcome"] == "settled"
+    )
     async with ProviderClients.from_settings(stack.settings) as providers:
         payout = await providers.pix.get_payout(end_to_end_id)
     assert payout.idempotency_key == f"{application_id}:payout" and payout.status == "settled"
@@ -416,7 +420,9 @@ async def test_a_declined_envelope_shows_declined_and_the_application_cancelled(
         await journey.contract_sent(application_id)
         async with session_maker() as session:
             envelope_id = await session.scalar(
-                select(SignatureEnvelope.envelope_id).where(SignatureEnvelope.application_id == uuid.UUID(application_id))
+                select(SignatureEnvelope.envelope_id).where(
+                    SignatureEnvelope.application_id == uuid.UUID(application_id)
+                )
             )
         declined = await simulator.post(f"/_admin/esignature/envelopes/{envelope_id}/decline")
         assert declined.status_code == 200, declined.text

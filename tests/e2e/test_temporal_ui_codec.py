@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stack_support import PASSWORD, ServerThread, free_port
 from temporalio.client import Client, WorkflowHandle
 
 from api.repositories.operators import create_operator
 from lendflow.services import port_open, ui_server_binary, ui_server_command, wait_until, write_ui_config
 from lendflow.settings import Settings
-from stack_support import PASSWORD, ServerThread, free_port
 from workflows.contracts.onboarding import OnboardingInput
 from workflows.onboarding import OnboardingWorkflow
 
@@ -85,7 +85,9 @@ async def ui_stack(
         task_queue=f"ui-codec-{run}",
     )
     try:
-        wait_until(lambda: port_open("127.0.0.1", ui_port), timeout=30, what="Temporal UI", log_file=tmp_path / "ui.log")
+        wait_until(
+            lambda: port_open("127.0.0.1", ui_port), timeout=30, what="Temporal UI", log_file=tmp_path / "ui.log"
+        )
         yield UiStack(api_url=api_url, ui_url=ui_url, operator=operator, workflow=workflow)
     finally:
         await workflow.terminate("test over")

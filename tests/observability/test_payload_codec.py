@@ -100,7 +100,10 @@ def test_settings_keys_must_be_32_bytes() -> None:
     from lendflow.temporal import payload_codec
 
     temporal = Settings().temporal.model_copy(
-        update={"payload_keys": {"short": SecretStr(base64.b64encode(b"too short").decode())}, "active_payload_key": "short"}
+        update={
+            "payload_keys": {"short": SecretStr(base64.b64encode(b"too short").decode())},
+            "active_payload_key": "short",
+        }
     )
     with pytest.raises(ValueError):
         payload_codec(temporal)

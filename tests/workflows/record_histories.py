@@ -18,7 +18,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timezone
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,8 +28,6 @@ if str(HERE) not in sys.path:  # the fakes live next to this file, also when run
 
 from temporalio.client import WorkflowHistory  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
-
-from domain.credit.due_dates import add_months  # noqa: E402
 from workflow_fakes import (  # noqa: E402
     OnboardingFakes,
     OriginationFakes,
@@ -40,6 +38,8 @@ from workflow_fakes import (  # noqa: E402
     start_test_environment,
     unencrypted_data_converter,
 )
+
+from domain.credit.due_dates import add_months  # noqa: E402
 from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id  # noqa: E402
 from workflows.contracts.origination import AcceptOffer, LoanApplicationInput, loan_workflow_id  # noqa: E402
 from workflows.contracts.servicing import ServicingInput, servicing_workflow_id  # noqa: E402
@@ -67,7 +67,9 @@ async def origination_disbursed(env: WorkflowEnvironment) -> WorkflowHistory:
         assert offer is not None
         await handle.execute_update(LoanOriginationWorkflow.accept_offer, AcceptOffer(offer.offer_id, app.customer_id))
         await eventually(lambda: status_is("contract_sent"), what="contract_sent")
-        await handle.signal(LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id))
+        await handle.signal(
+            LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id)
+        )
         await eventually(lambda: status_is("disbursing"), what="disbursing")
         await handle.signal(LoanOriginationWorkflow.payout_event, event("pix.payout.settled", app.application_id))
         result = await handle.result()
@@ -83,7 +85,10 @@ async def onboarding_active(env: WorkflowEnvironment) -> WorkflowHistory:
     customer = OnboardingInput(str(uuid.uuid4()), "Maria da Silva", date(1990, 5, 17))
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await env.client.start_workflow(
-            OnboardingWorkflow.run, customer, id=onboarding_workflow_id(customer.customer_id), task_queue=worker.task_queue
+            OnboardingWorkflow.run,
+            customer,
+            id=onboarding_workflow_id(customer.customer_id),
+            task_queue=worker.task_queue,
         )
         for document_type in ("id_front", "id_back", "selfie"):
             await handle.signal(
@@ -97,9 +102,16 @@ async def onboarding_active(env: WorkflowEnvironment) -> WorkflowHistory:
 
 async def servicing_installment_paid(env: WorkflowEnvironment) -> WorkflowHistory:
     """The first run of a two-installment loan: installment 1 paid on time, then continue-as-new."""
-    release = (await env.get_current_time()).astimezone(timezone.utc).date()
+    release = (await env.get_current_time()).astimezone(UTC).date()
     loan = ServicingInput(
-        str(uuid.uuid4()), str(uuid.uuid4()), "price", Decimal("1000.00"), Decimal("0.0299"), release, add_months(release, 1), 2
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        "price",
+        Decimal("1000.00"),
+        Decimal("0.0299"),
+        release,
+        add_months(release, 1),
+        2,
     )
     fakes = ServicingFakes(env.client, pay=lambda request: True)
     async with new_worker(env.client, fakes.activities()) as worker:

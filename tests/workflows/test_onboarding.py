@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -11,8 +12,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-
 from workflow_fakes import OnboardingFakes, event, eventually, new_worker
+
 from workflows.contracts.onboarding import (
     CpfCheckResult,
     OnboardingInput,
@@ -48,10 +49,8 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[list[Handle]]:
     handles: list[Handle] = []
     yield handles
     for handle in handles:
-        try:
+        with contextlib.suppress(Exception):  # already closed
             await handle.terminate("test over")
-        except Exception:
-            pass
 
 
 async def start(env: WorkflowEnvironment, task_queue: str, customer: OnboardingInput, started: list[Handle]) -> Handle:
@@ -107,10 +106,18 @@ async def test_customer_with_regular_cpf_and_three_validated_documents_becomes_a
     ("registration", "refusal", "changes", "reason"),
     [
         pytest.param(
-            CpfCheckResult("suspended", "MARIA DA SILVA", date(1990, 5, 17)), None, {}, "cpf_status_suspended", id="suspended"
+            CpfCheckResult("suspended", "MARIA DA SILVA", date(1990, 5, 17)),
+            None,
+            {},
+            "cpf_status_suspended",
+            id="suspended",
         ),
         pytest.param(
-            CpfCheckResult("cancelled", "MARIA DA SILVA", date(1990, 5, 17)), None, {}, "cpf_status_cancelled", id="cancelled"
+            CpfCheckResult("cancelled", "MARIA DA SILVA", date(1990, 5, 17)),
+            None,
+            {},
+            "cpf_status_cancelled",
+            id="cancelled",
         ),
         pytest.param(None, None, {"declared_name": "Joana Souza"}, "name_mismatch", id="name-mismatch"),
         pytest.param(

@@ -8,6 +8,7 @@ step and checks the state the `state` query answers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,8 +20,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
-
 from workflow_fakes import OriginationFakes, event, eventually, good_profile, good_report, new_worker
+
 from workflows.contracts.origination import (
     AcceptOffer,
     ApplicationState,
@@ -67,15 +68,11 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[list[Handle]]:
     yield handles
     for handle in handles:
         for workflow_id in (handle.id, servicing_workflow_id(handle.id.removeprefix("loan-"))):
-            try:
+            with contextlib.suppress(Exception):  # already closed, or never started
                 await env.client.get_workflow_handle(workflow_id).terminate("test over")
-            except Exception:
-                pass  # already closed, or never started
 
 
-async def start(
-    env: WorkflowEnvironment, task_queue: str, app: LoanApplicationInput, started: list[Handle]
-) -> Handle:
+async def start(env: WorkflowEnvironment, task_queue: str, app: LoanApplicationInput, started: list[Handle]) -> Handle:
     handle = await env.client.start_workflow(
         LoanOriginationWorkflow.run, app, id=loan_workflow_id(app.application_id), task_queue=task_queue
     )
@@ -112,11 +109,15 @@ async def accept(handle: Handle, app: LoanApplicationInput) -> OfferAccepted:
 
 
 async def cancel(handle: Handle, by: str = "customer") -> CancellationAccepted:
-    return await handle.execute_update(LoanOriginationWorkflow.request_cancellation, CancellationRequest(requested_by=by))
+    return await handle.execute_update(
+        LoanOriginationWorkflow.request_cancellation, CancellationRequest(requested_by=by)
+    )
 
 
 async def signed(handle: Handle, app: LoanApplicationInput) -> None:
-    await handle.signal(LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id))
+    await handle.signal(
+        LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id)
+    )
 
 
 def outcomes(application_state: ApplicationState, step: str) -> list[str]:
@@ -326,12 +327,16 @@ async def test_offer_not_accepted_expires_after_72_hours(env: WorkflowEnvironmen
     assert result.compensations == []
     expired_at = next(s.at for s in final.steps if s.step == "offer")
     assert expired_at >= offered.offer.expires_at
-    assert offered.offer.expires_at - next(s.at for s in final.steps if s.step == "credit_analysis") == timedelta(hours=72)
+    assert offered.offer.expires_at - next(s.at for s in final.steps if s.step == "credit_analysis") == timedelta(
+        hours=72
+    )
     assert fakes.statuses == ["offer_ready", "expired"]
     assert "prepare_contract" not in fakes.calls
 
 
-async def test_offer_is_accepted_only_with_the_current_offer_id(env: WorkflowEnvironment, started: list[Handle]) -> None:
+async def test_offer_is_accepted_only_with_the_current_offer_id(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
     fakes = OriginationFakes()
     app = application()
     async with new_worker(env.client, fakes.activities()) as worker:
@@ -392,7 +397,9 @@ async def test_unsigned_contract_expires_after_7_days_and_voids_the_envelope(
     assert "disburse" not in fakes.calls
 
 
-async def test_declined_signature_cancels_and_undoes_the_contract(env: WorkflowEnvironment, started: list[Handle]) -> None:
+async def test_declined_signature_cancels_and_undoes_the_contract(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
     fakes = OriginationFakes()
     app = application()
     async with new_worker(env.client, fakes.activities()) as worker:
@@ -427,7 +434,8 @@ async def test_failed_payout_reverses_the_ledger_then_releases_the_limit(
         await signed(handle, app)
         await reach(handle, "disbursing")
         await handle.signal(
-            LoanOriginationWorkflow.payout_event, event("pix.payout.failed", app.application_id, failure_reason="invalid_key")
+            LoanOriginationWorkflow.payout_event,
+            event("pix.payout.failed", app.application_id, failure_reason="invalid_key"),
         )
         result = await handle.result()
         final = await state(handle)
@@ -449,7 +457,9 @@ async def test_failed_payout_reverses_the_ledger_then_releases_the_limit(
     assert described.typed_search_attributes.get(LOAN_STATUS) == "failed"
 
 
-async def test_refused_payout_reverses_the_entry_posted_before_it(env: WorkflowEnvironment, started: list[Handle]) -> None:
+async def test_refused_payout_reverses_the_entry_posted_before_it(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
     fakes = OriginationFakes()
     fakes.payout_refusal = "InvalidPixKey"
     app = application()
@@ -599,7 +609,13 @@ Drive = Callable[[Handle, LoanApplicationInput, OriginationFakes], Awaitable[Non
         pytest.param("submitted", "start_analysis", 850, _to_submitted, [], ["cancelled"], id="submitted"),
         pytest.param("analyzing", "fetch_credit_report", 850, _to_analyzing, [], ["cancelled"], id="analysis"),
         pytest.param(
-            "manual_review", None, REVIEW_SCORE, _to_manual_review, [], ["manual_review", "cancelled"], id="manual-review"
+            "manual_review",
+            None,
+            REVIEW_SCORE,
+            _to_manual_review,
+            [],
+            ["manual_review", "cancelled"],
+            id="manual-review",
         ),
         pytest.param("offer_ready", None, 850, _to_offer_ready, [], ["offer_ready", "cancelled"], id="offer-ready"),
         pytest.param(
@@ -656,7 +672,9 @@ async def test_cancellation_request_before_the_payout_cancels_and_undoes(
         assert final.offer is None
 
 
-async def test_cancellation_is_refused_once_the_payout_is_requested(env: WorkflowEnvironment, started: list[Handle]) -> None:
+async def test_cancellation_is_refused_once_the_payout_is_requested(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
     """`signed` is followed at once by the payout request, so already then the answer is NotCancellable."""
     fakes = OriginationFakes()
     payout_requested = fakes.hold("disburse")
@@ -818,7 +836,6 @@ async def test_credit_analysis_that_keeps_failing_pauses_until_ops_retries(
     assert result.status == "cancelled"
 
 
-
 # --- A step that keeps retrying shows as retrying ------------------------------------------------
 
 
@@ -850,7 +867,9 @@ async def test_a_step_still_running_past_retrying_after_shows_as_retrying_until_
     assert outcomes(offered, "credit_analysis") == ["approve"]  # slow, not failed: nothing recorded
 
 
-async def test_a_step_that_ends_in_time_never_shows_as_retrying(env: WorkflowEnvironment, started: list[Handle]) -> None:
+async def test_a_step_that_ends_in_time_never_shows_as_retrying(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
     fakes = OriginationFakes()
     app = application()
     async with new_worker(env.client, fakes.activities()) as worker:
@@ -877,5 +896,7 @@ async def test_a_certificate_that_cannot_be_made_is_recorded_and_the_money_still
         final = await state(handle)
 
     assert result.status == "disbursed"
-    assert ("signature_certificate", "failed", "SignedDocumentMismatch") in [(s.step, s.outcome, s.detail) for s in final.steps]
+    assert ("signature_certificate", "failed", "SignedDocumentMismatch") in [
+        (s.step, s.outcome, s.detail) for s in final.steps
+    ]
     assert [r.envelope_id for r in fakes.requests["issue_signature_certificate"]] == [f"env-{app.application_id}"]

@@ -8,9 +8,10 @@ kernel (`late_charges`, `settlement_on`) for the day the workflow used.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +20,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from workflow_fakes import ServicingFakes, eventually, new_worker, paid, txid_for
 
 from domain.business_calendar import BRASILIA, business_date
 from domain.credit import Amortization, Schedule, build_schedule, late_charges, settlement_on
 from domain.credit.due_dates import add_months
-from workflow_fakes import ServicingFakes, eventually, new_worker, paid, txid_for
 from workflows.contracts.servicing import (
     ChargeRequest,
     EarlySettlementCharge,
@@ -77,10 +78,8 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[list[str]]:
     ids: list[str] = []
     yield ids
     for workflow_id in ids:
-        try:
+        with contextlib.suppress(Exception):  # already closed
             await env.client.get_workflow_handle(workflow_id).terminate("test over")
-        except Exception:
-            pass
 
 
 async def start(env: WorkflowEnvironment, task_queue: str, servicing: ServicingInput, started: list[str]) -> Handle:
@@ -199,19 +198,23 @@ async def test_early_settlement_charges_the_kernels_payoff_amount_and_pays_the_l
     assert fakes.installment_payments == []
 
 
-async def test_early_settlement_is_refused_while_an_installment_is_due(env: WorkflowEnvironment, started: list[str]) -> None:
+async def test_early_settlement_is_refused_while_an_installment_is_due(
+    env: WorkflowEnvironment, started: list[str]
+) -> None:
     servicing = await loan(env, term_months=2)
     schedule = schedule_of(servicing)
     fakes = ServicingFakes(env.client)
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await start(env, worker.task_queue, servicing, started)
         now = await env.get_current_time()
-        due = datetime.combine(servicing.first_due_date, time(12), tzinfo=timezone.utc)
+        due = datetime.combine(servicing.first_due_date, time(12), tzinfo=UTC)
         await env.sleep(due - now)  # noon of the first due date: its charge is out, unpaid
         await eventually(lambda: len(fakes.charges) == 1, what="the first charge")
         due_state: ServicingState = await handle.query(ServicingWorkflow.state)
         refused = await _refusal(
-            handle.execute_update(ServicingWorkflow.settle_early, EarlySettlementRequest(requested_by=servicing.customer_id))
+            handle.execute_update(
+                ServicingWorkflow.settle_early, EarlySettlementRequest(requested_by=servicing.customer_id)
+            )
         )
         quote: PayoffQuote = await handle.query(
             ServicingWorkflow.payoff_quote, PayoffQuoteRequest(settle_on=servicing.first_due_date)
@@ -255,4 +258,3 @@ async def _refusal(update: Any) -> ApplicationError:
         await update
     assert isinstance(failed.value.cause, ApplicationError)
     return failed.value.cause
-

@@ -230,7 +230,9 @@ class OriginationFakes(_Recorder):
         self.bureau_attempts += 1
         if self.bureau_down:
             # Transient (retryable), retried at once so the attempts run out in milliseconds.
-            raise ApplicationError("credit bureau unavailable", type="ProviderUnavailable", next_retry_delay=timedelta(milliseconds=10))
+            raise ApplicationError(
+                "credit bureau unavailable", type="ProviderUnavailable", next_retry_delay=timedelta(milliseconds=10)
+            )
         return self.report
 
     @activity.defn(name="record_status")
@@ -274,7 +276,9 @@ class OriginationFakes(_Recorder):
         await self._enter("disburse", request)
         if self.payout_refusal is not None:
             raise ApplicationError("the PIX payout was refused", type=self.payout_refusal, non_retryable=True)
-        return DisbursementStarted(end_to_end_id=f"E2E{request.application_id[:8]}", ledger_key=f"{request.application_id}:disbursement")
+        return DisbursementStarted(
+            end_to_end_id=f"E2E{request.application_id[:8]}", ledger_key=f"{request.application_id}:disbursement"
+        )
 
     @activity.defn(name="reverse_disbursement")
     async def reverse_disbursement(self, reversal: LedgerReversal) -> None:
@@ -343,7 +347,9 @@ async def paid(handle: WorkflowHandle[Any, Any], charge: IssuedCharge, amount: D
     """The customer paid `charge`: the `pix.charge.paid` event as the bridge signals it."""
     await handle.signal(
         "payment_received",
-        event("pix.charge.paid", handle.id, txid=charge.txid, amount=str(amount if amount is not None else charge.amount)),
+        event(
+            "pix.charge.paid", handle.id, txid=charge.txid, amount=str(amount if amount is not None else charge.amount)
+        ),
     )
 
 

@@ -83,14 +83,14 @@ async def run_schemathesis(
     process = await asyncio.create_subprocess_exec(
         SCHEMATHESIS, *args, cwd=report.parent, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=300)
     text = output.decode(errors="replace")
     print(text[-6000:])
     summary = json.loads(report.read_text()) if report.exists() else {}
     return {"returncode": process.returncode, "output": text, "report": summary}
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(600)
 async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(
     api_settings: Settings,
     worker: object,
@@ -134,8 +134,10 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_sche
             )
             assert submitted.status_code == 202
             # Logging out ends the token's session, so each logout is fuzzed last, with a token of its own.
+            # Readiness answers 503 by design while a dependency is slow to answer (a busy machine's
+            # Kafka, say): a server error to the fuzzer, not a defect; tests/foundation checks it.
             plan = [
-                ("customer", token, None, "^/v1/ops/|/logout$", loan_id),
+                ("customer", token, None, "^/v1/ops/|/logout$|^/health/ready$", loan_id),
                 ("ops", await operator_token(), "^/v1/ops/", "/logout$", submitted.json()["id"]),
                 ("customer-logout", await customer_token(), "^/v1/auth/logout$", None, None),
                 ("ops-logout", await operator_token(), "^/v1/ops/auth/logout$", None, None),

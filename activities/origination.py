@@ -468,7 +468,9 @@ class OriginationActivities(OriginationActivityContract):
             application.steps = _steps_json(request.steps)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
             # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
-            requested_at = await session.scalar(select(JournalEntry.created_at).where(JournalEntry.id == entry.id))
+            requested_at = (
+                await session.execute(select(JournalEntry.created_at).where(JournalEntry.id == entry.id))
+            ).scalar_one()
         with provider_call():
             payout = await self._pix.pay_once(
                 amount=offer.amount_released,

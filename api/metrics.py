@@ -50,7 +50,7 @@ def _route_template(app: ASGIApp, scope: Scope) -> str:
     if route is not None:
         return getattr(route, "path", "unmatched")
     # Not an API route (the docs, a 404, a 405): look for it the slow way, as the router would.
-    for candidate in getattr(app, "router", app).routes:  # type: ignore[attr-defined]
+    for candidate in getattr(getattr(app, "router", app), "routes", ()):
         match, _ = candidate.matches(scope)
         if match == Match.FULL:
             return getattr(candidate, "path", "unmatched")

@@ -43,7 +43,7 @@ from pipeline import metrics
 from pipeline.dedupe import Claim, DedupeLedger, event_key
 from pipeline.errors import TransientFailure, transient_as_failure
 from pipeline.events import TrustedEvent
-from pipeline.kafka import attempt_of, kafka_error, next_offsets
+from pipeline.kafka import attempt_of, kafka_error, next_offsets, position
 from pipeline.stage import ConsumingStage
 from storage.models import UnmatchedEvent
 from workflows.contracts import onboarding, origination, servicing
@@ -169,8 +169,8 @@ class EventBridge(ConsumingStage):
             keys=(key,),
             event_type=event.type if event else "unknown",
             attempt=attempt_of(message),
-            partition=message.partition(),
-            offset=message.offset(),
+            partition=position(message)[1],
+            offset=position(message)[2],
         )
         return _Delivery(message=message, claim=claim, event=event, raw=message.value())
 

@@ -37,7 +37,10 @@ from pipeline.kafka import (
     DLQ_SOURCE_PARTITION,
     DLQ_SOURCE_TOPIC,
     DLQ_STAGE,
+    Headers,
+    headers_of,
     idempotent_producer_config,
+    position,
     read_committed,
     reader,
     watermarks,
@@ -53,7 +56,7 @@ MAX_ERROR_MESSAGE = 1000
 class DeadLetter:
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: Headers
 
 
 def dead_letter(
@@ -66,17 +69,18 @@ def dead_letter(
     event_type: str | None = None,
 ) -> DeadLetter:
     """The letter for ``message``: its bytes untouched, the error in the headers."""
-    original = [(k, v) for k, v in (message.headers() or []) if not k.startswith("lendflow-dlq-")]
+    original = [(k, v) for k, v in headers_of(message) if not k.startswith("lendflow-dlq-")]
+    topic, partition, offset = position(message)
     text = mask_cpfs(str(error))[:MAX_ERROR_MESSAGE]
-    headers: list[tuple[str, bytes]] = [
+    headers: Headers = [
         *original,
         (DLQ_STAGE, stage.encode()),
         (DLQ_ERROR_CLASS, type(error).__name__.encode()),
         (DLQ_ERROR_MESSAGE, text.encode()),
         (DLQ_ATTEMPT, str(attempt).encode()),
-        (DLQ_SOURCE_TOPIC, message.topic().encode()),
-        (DLQ_SOURCE_PARTITION, str(message.partition()).encode()),
-        (DLQ_SOURCE_OFFSET, str(message.offset()).encode()),
+        (DLQ_SOURCE_TOPIC, topic.encode()),
+        (DLQ_SOURCE_PARTITION, str(partition).encode()),
+        (DLQ_SOURCE_OFFSET, str(offset).encode()),
         (DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
     ]
     if event_id:
@@ -150,13 +154,14 @@ def parse_letter_id(text: str) -> tuple[int, int]:
 
 
 def _letter(message: Message) -> Letter:
+    topic, partition, offset = position(message)
     return Letter(
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
+        topic=topic,
+        partition=partition,
+        offset=offset,
         key=message.key(),
         value=message.value(),
-        headers=tuple((k, v or b"") for k, v in (message.headers() or [])),
+        headers=tuple((k, v.encode() if isinstance(v, str) else v or b"") for k, v in headers_of(message)),
     )
 
 
@@ -184,8 +189,9 @@ def read_letter(settings: Settings, partition: int, offset: int, *, timeout: flo
             message = consumer.poll(0.5)
             if message is None:
                 continue
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
                     return None
                 continue
             return _letter(message) if message.offset() == offset else None

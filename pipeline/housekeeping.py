@@ -21,10 +21,10 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lendflow.settings import Settings
@@ -111,6 +111,7 @@ class Housekeeping:
                 result = await session.execute(
                     delete(model).where(model.id.in_(old_ids.limit(batch).scalar_subquery()))
                 )
-            total += result.rowcount
-            if result.rowcount < batch:
+            deleted = cast(CursorResult[Any], result).rowcount  # a DELETE's result counts its rows
+            total += deleted
+            if deleted < batch:
                 return total

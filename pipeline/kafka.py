@@ -36,7 +36,8 @@ DLQ_FAILED_AT = "lendflow-dlq-failed-at"
 DLQ_EVENT_ID = "lendflow-dlq-event-id"
 DLQ_EVENT_TYPE = "lendflow-dlq-event-type"
 
-Headers = list[tuple[str, bytes]]
+# Message headers as librdkafka takes and gives them: (name, value) pairs, in order; None is a null value.
+Headers = list[tuple[str, str | bytes | None]]
 
 log = structlog.get_logger(__name__)
 
@@ -114,10 +115,25 @@ def idempotent_producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def headers_of(message: Message) -> Headers:
+    """A consumed message's headers as (name, bytes or None for a null value) pairs, in order."""
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(key, value.encode() if isinstance(value, str) else value) for key, value in pairs]
+
+
+def position(message: Message) -> tuple[str, int, int]:
+    """The topic, partition and offset of a consumed message, which a consumed message always has."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("not a consumed message: it has no topic, partition or offset")
+    return topic, partition, offset
+
+
 def header(message: Message, name: str) -> str | None:
-    for key, value in message.headers() or []:
+    for key, value in headers_of(message):
         if key == name and value is not None:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     return None
 
 
@@ -133,16 +149,16 @@ def next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
     """The offsets to commit after ``messages``: one past the last of each partition."""
     last: dict[tuple[str, int], int] = {}
     for message in messages:
-        key = (message.topic(), message.partition())
-        last[key] = max(last.get(key, -1), message.offset())
+        topic, partition, offset = position(message)
+        last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(last.items())]
 
 
 def first_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
     first: dict[tuple[str, int], int] = {}
     for message in messages:
-        key = (message.topic(), message.partition())
-        first[key] = min(first.get(key, message.offset()), message.offset())
+        topic, partition, offset = position(message)
+        first[(topic, partition)] = min(first.get((topic, partition), offset), offset)
     return [TopicPartition(topic, partition, offset) for (topic, partition), offset in sorted(first.items())]
 
 
@@ -240,9 +256,10 @@ def read_committed(
                     log.warning("kafka.read_error", topic=topic, error=str(error))
                 continue
             found.append(message)
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
-        found.sort(key=lambda message: (message.partition(), message.offset()))
+            _, partition, offset = position(message)
+            if offset + 1 >= ends.get(partition, 0):
+                ends.pop(partition, None)
+        found.sort(key=lambda message: position(message)[1:])
         return found[:limit] if limit is not None else found
     finally:
         consumer.close()

@@ -31,6 +31,7 @@ from pipeline.events import EventEnvelope, EventRejected, parse_envelope
 from pipeline.kafka import (
     ATTEMPT_HEADER,
     DLQ_ERROR_CLASS,
+    Headers,
     attempt_of,
     consumer_config,
     first_offsets,
@@ -38,6 +39,7 @@ from pipeline.kafka import (
     is_fatal,
     kafka_error,
     next_offsets,
+    position,
     transactional_producer_config,
 )
 
@@ -58,8 +60,8 @@ COMMIT_DEADLINE_SECONDS = 12.0
 class Output:
     topic: str
     key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
+    value: bytes | None
+    headers: Headers
 
 
 @dataclass
@@ -361,7 +363,10 @@ class TransactionalStage(ConsumingStage):
     def counted(self, item: Item) -> None:
         """Count an item's outcome once its batch committed."""
         if item.outcome == "dead_lettered":
-            error_class = next((v.decode() for k, v in item.outputs[0].headers if k == DLQ_ERROR_CLASS), "unknown")
+            error_class = next(
+                (v.decode() for k, v in item.outputs[0].headers if k == DLQ_ERROR_CLASS and isinstance(v, bytes)),
+                "unknown",
+            )
             metrics.DEAD_LETTERED.labels(self.name, item.event_type, error_class).inc()
 
     async def _handle(self, messages: list[Message]) -> None:
@@ -416,8 +421,8 @@ class TransactionalStage(ConsumingStage):
             keys=tuple(keys),
             event_type=item.envelope.type,
             attempt=item.attempt,
-            partition=message.partition(),
-            offset=message.offset(),
+            partition=position(message)[1],
+            offset=position(message)[2],
         )
         return item
 

@@ -30,13 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import business_metrics
     from workflows.activity_options import COMPENSATION, DATABASE_WRITE, PROVIDER_CALL
     from workflows.contracts.origination import (
-        ACCEPT_OFFER,
         CANCELLABLE_STATUSES,
         CORRECTIONS,
-        DECIDE_REVIEW,
         PAYOUT_EVENT,
-        REQUEST_CANCELLATION,
-        RETRY_STEP,
         SIGNATURE_EVENT,
         STATE_QUERY,
         TERMINAL_STATUSES,
@@ -149,7 +145,7 @@ class LoanOriginationWorkflow:
             retrying_step=self._retrying_step,
         )
 
-    @workflow.update(name=ACCEPT_OFFER)
+    @workflow.update  # named as the contract names it (tests/workflows/test_contracts.py)
     async def accept_offer(self, request: AcceptOffer) -> OfferAccepted:
         self._accepted = OfferAccepted(offer=self._offer, accepted_at=workflow.now())  # type: ignore[arg-type]
         self._last_actor = request.accepted_by
@@ -166,7 +162,7 @@ class LoanOriginationWorkflow:
         if self._cancel is not None:
             raise ApplicationError("the application is being cancelled", type="OfferNotOpen")
 
-    @workflow.update(name=REQUEST_CANCELLATION)
+    @workflow.update  # named as the contract names it (tests/workflows/test_contracts.py)
     async def request_cancellation(self, request: CancellationRequest) -> CancellationAccepted:
         status = self._status
         self._cancel = request
@@ -180,7 +176,7 @@ class LoanOriginationWorkflow:
                 f"an application cannot be cancelled once it is {self._status}", type="NotCancellable"
             )
 
-    @workflow.update(name=DECIDE_REVIEW)
+    @workflow.update  # named as the contract names it (tests/workflows/test_contracts.py)
     async def decide_review(self, decision: ReviewDecision) -> ReviewRecorded:
         self._review = decision
         self._last_actor = decision.reviewer
@@ -197,7 +193,7 @@ class LoanOriginationWorkflow:
         if not decision.reason.strip():
             raise ApplicationError("a review decision needs a reason", type="ReasonRequired")
 
-    @workflow.update(name=RETRY_STEP)
+    @workflow.update  # named as the contract names it (tests/workflows/test_contracts.py)
     async def retry_step(self, retry: StepRetry) -> StepRetryAccepted:
         step = self._paused_step or ""
         self._retry = retry

@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.servicing import (
         PAYMENT_RECEIVED,
         PAYOFF_QUOTE_QUERY,
-        SETTLE_EARLY,
         STATE_QUERY,
         ChargeRequest,
         EarlySettlementCharge,
@@ -93,7 +92,7 @@ class ServicingWorkflow:
     def payoff_quote(self, request: PayoffQuoteRequest) -> PayoffQuote:
         return self._quote(request.settle_on or business_date(workflow.now()))
 
-    @workflow.update(name=SETTLE_EARLY)
+    @workflow.update  # named as the contract names it (tests/workflows/test_contracts.py)
     async def settle_early(self, request: EarlySettlementRequest) -> EarlySettlementCharge:
         quote = self._quote(business_date(workflow.now()))
         charge = await workflow.execute_activity_method(

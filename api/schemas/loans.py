@@ -8,7 +8,7 @@ decimals ("1.99" is 1,99 % a month), as the simulation, the contract and the app
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
@@ -59,7 +59,7 @@ class OfferView(BaseModel):
     def of(cls, offer: Offer | dict[str, Any] | None) -> OfferView | None:
         if offer is None:
             return None
-        data = asdict(offer) if is_dataclass(offer) and not isinstance(offer, type) else dict(offer)
+        data = offer if isinstance(offer, dict) else asdict(offer)
         return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
 
 

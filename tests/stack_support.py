@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -20,7 +21,18 @@ from confluent_kafka import Message
 
 from api.main import create_app
 from integrations.cpf import cpf_check_digits, format_cpf
-from lendflow.settings import Settings
+from lendflow.settings import (
+    CreditBureauSettings,
+    EcmSettings,
+    ESignatureSettings,
+    FederalRevenueSettings,
+    KafkaTopics,
+    PipelineGroups,
+    PixSettings,
+    ProvidersSettings,
+    Settings,
+    SimulatorSettings,
+)
 from pipeline.kafka import read_committed
 from simulator.people import credit_profile_for, registration_for
 
@@ -157,3 +169,54 @@ def business_today() -> date:
     from domain.business_calendar import business_date
 
     return business_date(datetime.now(UTC))
+
+
+def journey_stack_settings(
+    settings: Settings, run_dir: Path, *, name: str, cors_origins: list[str] | None = None
+) -> tuple[Settings, int, int]:
+    """Settings for a whole stack of a test's own: API and simulator on free ports (webhooks to that
+    API), topics, task queue, consumer groups and Redis keys suffixed with ``name`` and a fresh id,
+    and, as `make run` does, the first installment's charge issued at once. Returns the settings and
+    the API's and the simulator's ports."""
+    run = uuid.uuid4().hex[:10]
+    api_port, simulator_port = free_port(), free_port()
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
+    topics = KafkaTopics(
+        **{field: f"{getattr(settings.kafka.topics, field)}.{name}-{run}" for field in KafkaTopics.model_fields}
+    )
+    api = {"port": api_port, **({"cors_origins": cors_origins} if cors_origins is not None else {})}
+    updated = settings.model_copy(
+        update={
+            "run_dir": run_dir,
+            "kafka": settings.kafka.model_copy(update={"topics": topics}),
+            "temporal": settings.temporal.model_copy(update={"task_queue": f"{name}-{run}"}),
+            "api": settings.api.model_copy(update=api),
+            "simulator": SimulatorSettings(
+                port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks
+            ),
+            "providers": ProvidersSettings(
+                federal_revenue=FederalRevenueSettings(base_url=f"{simulator_url}/federal-revenue"),
+                credit_bureau=CreditBureauSettings(base_url=f"{simulator_url}/credit-bureau"),
+                ecm=EcmSettings(base_url=f"{simulator_url}/ecm"),
+                esignature=ESignatureSettings(base_url=f"{simulator_url}/esignature"),
+                pix=PixSettings(base_url=f"{simulator_url}/pix"),
+                webhook_target_base_url=webhooks,
+            ),
+            "pipeline": settings.pipeline.model_copy(
+                update={
+                    "groups": PipelineGroups(
+                        validation=f"{name}-validation-{run}",
+                        trusted=f"{name}-trusted-{run}",
+                        bridge=f"{name}-bridge-{run}",
+                    ),
+                    "instance_id": f"{name}-{run}",
+                    "redis_key_prefix": f"{name}:{run}:dedupe",
+                    "metrics_port": 0,
+                }
+            ),
+            "origination": settings.origination.model_copy(update={"servicing_charge_lead_days": 40}),
+            "auth": settings.auth.model_copy(update={"redis_key_prefix": f"{name}:{run}:auth"}),
+        }
+    )
+    return updated, api_port, simulator_port

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stack_support import ServerThread, eventually, free_port, new_cpf, register_and_login
+from stack_support import ServerThread, eventually, journey_stack_settings, new_cpf, register_and_login
 from temporalio.client import Client
 
 from api.repositories.operators import create_operator
@@ -30,16 +30,7 @@ from integrations.pix import PixKeyDestination
 from lendflow.commands.demo import PASSWORD, DemoLinks, Journey, run_demo
 from lendflow.services import ensure_topics
 from lendflow.settings import (
-    CreditBureauSettings,
-    EcmSettings,
-    ESignatureSettings,
-    FederalRevenueSettings,
-    KafkaTopics,
-    PipelineGroups,
-    PixSettings,
-    ProvidersSettings,
     Settings,
-    SimulatorSettings,
 )
 from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
@@ -59,59 +50,13 @@ class Stack:
     simulator_url: str
 
 
-def _stack_settings(settings: Settings, run_dir: Path) -> tuple[Settings, int, int]:
-    run = uuid.uuid4().hex[:10]
-    api_port, simulator_port = free_port(), free_port()
-    simulator_url = f"http://127.0.0.1:{simulator_port}"
-    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
-    topics = KafkaTopics(
-        **{name: f"{getattr(settings.kafka.topics, name)}.e2e-{run}" for name in KafkaTopics.model_fields}
-    )
-    return (
-        settings.model_copy(
-            update={
-                "run_dir": run_dir,
-                "kafka": settings.kafka.model_copy(update={"topics": topics}),
-                "temporal": settings.temporal.model_copy(update={"task_queue": f"e2e-{run}"}),
-                "api": settings.api.model_copy(update={"port": api_port}),
-                "simulator": SimulatorSettings(
-                    port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks
-                ),
-                "providers": ProvidersSettings(
-                    federal_revenue=FederalRevenueSettings(base_url=f"{simulator_url}/federal-revenue"),
-                    credit_bureau=CreditBureauSettings(base_url=f"{simulator_url}/credit-bureau"),
-                    ecm=EcmSettings(base_url=f"{simulator_url}/ecm"),
-                    esignature=ESignatureSettings(base_url=f"{simulator_url}/esignature"),
-                    pix=PixSettings(base_url=f"{simulator_url}/pix"),
-                    webhook_target_base_url=webhooks,
-                ),
-                "pipeline": settings.pipeline.model_copy(
-                    update={
-                        "groups": PipelineGroups(
-                            validation=f"e2e-validation-{run}", trusted=f"e2e-trusted-{run}", bridge=f"e2e-bridge-{run}"
-                        ),
-                        "instance_id": f"e2e-{run}",
-                        "redis_key_prefix": f"e2e:{run}:dedupe",
-                        "metrics_port": 0,
-                    }
-                ),
-                # The first charge is issued at once instead of five days before a due date a month away.
-                "origination": settings.origination.model_copy(update={"servicing_charge_lead_days": 40}),
-                "auth": settings.auth.model_copy(update={"redis_key_prefix": f"e2e:{run}:auth"}),
-            }
-        ),
-        api_port,
-        simulator_port,
-    )
-
-
 @pytest.fixture
 async def journey_stack(
     settings: Settings, temporal_client: Client, session_maker, tmp_path: Path
 ) -> AsyncIterator[Stack]:
     from api.main import create_app
 
-    stack_settings, api_port, simulator_port = _stack_settings(settings, tmp_path)
+    stack_settings, api_port, simulator_port = journey_stack_settings(settings, tmp_path, name="e2e")
     ensure_topics(stack_settings, suffix="")
     simulator = ServerThread(create_simulator(stack_settings), simulator_port)
     api = ServerThread(create_app(stack_settings), api_port)

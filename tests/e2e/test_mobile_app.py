@@ -30,7 +30,7 @@ import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stack_support import PASSWORD, ServerThread, free_port, new_cpf
+from stack_support import PASSWORD, ServerThread, free_port, journey_stack_settings, new_cpf
 from temporalio.client import Client
 
 from integrations.factory import ProviderClients
@@ -38,16 +38,7 @@ from lendflow import REPO_ROOT
 from lendflow.commands.app import MOBILE_DIR, ensure_web_export, web_app
 from lendflow.services import ensure_topics
 from lendflow.settings import (
-    CreditBureauSettings,
-    EcmSettings,
-    ESignatureSettings,
-    FederalRevenueSettings,
-    KafkaTopics,
-    PipelineGroups,
-    PixSettings,
-    ProvidersSettings,
     Settings,
-    SimulatorSettings,
 )
 from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
@@ -92,49 +83,6 @@ class AppStack:
         self.api.start()
 
 
-def _stack_settings(settings: Settings, run_dir: Path, app_origin: str) -> tuple[Settings, int, int]:
-    run = uuid.uuid4().hex[:10]
-    api_port, simulator_port = free_port(), free_port()
-    simulator_url = f"http://127.0.0.1:{simulator_port}"
-    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/"
-    topics = KafkaTopics(
-        **{name: f"{getattr(settings.kafka.topics, name)}.app-{run}" for name in KafkaTopics.model_fields}
-    )
-    updated = settings.model_copy(
-        update={
-            "run_dir": run_dir,
-            "kafka": settings.kafka.model_copy(update={"topics": topics}),
-            "temporal": settings.temporal.model_copy(update={"task_queue": f"app-{run}"}),
-            "api": settings.api.model_copy(update={"port": api_port, "cors_origins": [app_origin]}),
-            "simulator": SimulatorSettings(
-                port=simulator_port, settlement_delay_seconds=0.2, webhook_target_base_url=webhooks
-            ),
-            "providers": ProvidersSettings(
-                federal_revenue=FederalRevenueSettings(base_url=f"{simulator_url}/federal-revenue"),
-                credit_bureau=CreditBureauSettings(base_url=f"{simulator_url}/credit-bureau"),
-                ecm=EcmSettings(base_url=f"{simulator_url}/ecm"),
-                esignature=ESignatureSettings(base_url=f"{simulator_url}/esignature"),
-                pix=PixSettings(base_url=f"{simulator_url}/pix"),
-                webhook_target_base_url=webhooks,
-            ),
-            "pipeline": settings.pipeline.model_copy(
-                update={
-                    "groups": PipelineGroups(
-                        validation=f"app-validation-{run}", trusted=f"app-trusted-{run}", bridge=f"app-bridge-{run}"
-                    ),
-                    "instance_id": f"app-{run}",
-                    "redis_key_prefix": f"app:{run}:dedupe",
-                    "metrics_port": 0,
-                }
-            ),
-            # As `make run` does: the first installment's charge is issued at once.
-            "origination": settings.origination.model_copy(update={"servicing_charge_lead_days": 40}),
-            "auth": settings.auth.model_copy(update={"redis_key_prefix": f"app:{run}:auth"}),
-        }
-    )
-    return updated, api_port, simulator_port
-
-
 @pytest.fixture
 async def app_stack(
     settings: Settings, temporal_client: Client, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
@@ -147,7 +95,9 @@ async def app_stack(
     )
     app_port = free_port()
     app_url = f"http://127.0.0.1:{app_port}"
-    stack_settings, api_port, simulator_port = _stack_settings(settings, tmp_path, app_url)
+    stack_settings, api_port, simulator_port = journey_stack_settings(
+        settings, tmp_path, name="app", cors_origins=[app_url]
+    )
     ensure_topics(stack_settings, suffix="")
     simulator = ServerThread(create_simulator(stack_settings), simulator_port)
     app_server = ServerThread(web_app(dist), app_port)

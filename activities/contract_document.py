@@ -507,7 +507,7 @@ def sample_contract() -> bytes:
     """The contract of a sample offer (R$ 10.000,00 at 1,99 % a month, 12 Price installments), as in docs/contract.md."""
     from domain.credit import Amortization, LoanTerms, simulate
     from domain.credit.due_dates import add_months
-    from workflows.contracts.origination import OfferInstallment
+    from workflows.origination import offer_of
 
     release = date(2026, 12, 1)
     terms = LoanTerms(
@@ -519,28 +519,8 @@ def sample_contract() -> bytes:
         first_due_date=add_months(release, 1),
     )
     simulation = simulate(terms)
-    offer = Offer(
-        offer_id="sample",
-        amount=terms.amount,
-        term_months=terms.term_months,
-        amortization="price",
-        monthly_rate=terms.monthly_rate,
-        risk_band="A",
-        release_date=release,
-        first_due_date=terms.first_due_date,
-        amount_financed=simulation.amount_financed,
-        amount_released=simulation.amount_released,
-        iof_total=simulation.iof.total,
-        fees_total=simulation.fees_total,
-        total_payable=simulation.total_payable,
-        cet_monthly=simulation.cet.monthly,
-        cet_annual=simulation.cet.annual,
-        iof_table_version=simulation.assumptions.iof_table_version,
-        installments=[
-            OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
-            for i in simulation.installments
-        ],
-        expires_at=datetime(2026, 12, 4, tzinfo=UTC),
+    offer = offer_of(
+        simulation, offer_id="sample", amortization="price", risk_band="A", expires_at=datetime(2026, 12, 4, tzinfo=UTC)
     )
     borrower = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=None)
     return render_ccb(ccb_terms("3f6c2a91-5b7e-4c1d-9a0b-2e4f6a8c0d12", offer, borrower, LenderSettings()))

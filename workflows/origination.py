@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from domain.business_calendar import business_date
-    from domain.credit import Amortization, InvalidLoanTerms, LoanTerms, simulate
+    from domain.credit import Amortization, InvalidLoanTerms, LoanSimulation, LoanTerms, simulate
     from domain.credit.due_dates import add_months
     from domain.credit_policy import CreditAssessmentInput, affordable, decide_credit
     from workflows import business_metrics
@@ -101,6 +101,38 @@ def _refusal_type(err: ActivityError) -> str | None:
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         return cause.type or "refused"
     return None
+
+
+def offer_of(
+    simulation: LoanSimulation, *, offer_id: str, amortization: Amortization | str, risk_band: str, expires_at: datetime
+) -> Offer:
+    """The offer of a priced simulation: its terms and every figure the kernel computed for them.
+
+    The workflow prices its offers with it; the contract's sample and tests make theirs the same way."""
+    terms = simulation.terms
+    return Offer(
+        offer_id=offer_id,
+        amount=terms.amount,
+        term_months=terms.term_months,
+        amortization=Amortization(amortization).value,
+        monthly_rate=terms.monthly_rate,
+        risk_band=risk_band,
+        release_date=terms.release_date,
+        first_due_date=terms.first_due_date,
+        amount_financed=simulation.amount_financed,
+        amount_released=simulation.amount_released,
+        iof_total=simulation.iof.total,
+        fees_total=simulation.fees_total,
+        total_payable=simulation.total_payable,
+        cet_monthly=simulation.cet.monthly,
+        cet_annual=simulation.cet.annual,
+        iof_table_version=simulation.assumptions.iof_table_version,
+        installments=[
+            OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
+            for i in simulation.installments
+        ],
+        expires_at=expires_at,
+    )
 
 
 @workflow.defn
@@ -624,27 +656,11 @@ class LoanOriginationWorkflow:
             simulation = simulate(terms)
         except InvalidLoanTerms as exc:
             raise ApplicationEnded(ApplicationStatus.DECLINED, f"unpriceable_terms: {exc}"[:500]) from exc
-        return Offer(
+        return offer_of(
+            simulation,
             offer_id=str(workflow.uuid4()),
-            amount=application.amount,
-            term_months=application.term_months,
             amortization=application.amortization,
-            monthly_rate=monthly_rate,
             risk_band=risk_band,
-            release_date=release,
-            first_due_date=terms.first_due_date,
-            amount_financed=simulation.amount_financed,
-            amount_released=simulation.amount_released,
-            iof_total=simulation.iof.total,
-            fees_total=simulation.fees_total,
-            total_payable=simulation.total_payable,
-            cet_monthly=simulation.cet.monthly,
-            cet_annual=simulation.cet.annual,
-            iof_table_version=simulation.assumptions.iof_table_version,
-            installments=[
-                OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
-                for i in simulation.installments
-            ],
             expires_at=workflow.now() + application.policy.offer_ttl,
         )
 

@@ -17,7 +17,8 @@ from domain.ccb import brl
 from domain.credit import Amortization, Fee, LoanSimulation, LoanTerms, simulate
 from domain.credit.due_dates import add_months
 from lendflow import REPO_ROOT
-from workflows.contracts.origination import Offer, OfferInstallment
+from workflows.contracts.origination import Offer
+from workflows.origination import offer_of
 
 VERAPDF_POM = REPO_ROOT / "infra" / "verapdf" / "pom.xml"
 
@@ -32,7 +33,7 @@ def kernel_offer(
     fees: tuple[Fee, ...] = (),
     finance_iof: bool = False,
 ) -> tuple[Offer, LoanSimulation]:
-    """An offer priced as the origination workflow prices one (``_price``), and the kernel's simulation."""
+    """An offer priced by the origination workflow's own ``offer_of``, and the kernel's simulation."""
     terms = LoanTerms(
         amount=Decimal(amount),
         term_months=term_months,
@@ -44,27 +45,11 @@ def kernel_offer(
         finance_iof=finance_iof,
     )
     simulation = simulate(terms)
-    offer = Offer(
+    offer = offer_of(
+        simulation,
         offer_id="offer-under-test",
-        amount=terms.amount,
-        term_months=term_months,
         amortization=amortization,
-        monthly_rate=terms.monthly_rate,
         risk_band="B",
-        release_date=release,
-        first_due_date=terms.first_due_date,
-        amount_financed=simulation.amount_financed,
-        amount_released=simulation.amount_released,
-        iof_total=simulation.iof.total,
-        fees_total=simulation.fees_total,
-        total_payable=simulation.total_payable,
-        cet_monthly=simulation.cet.monthly,
-        cet_annual=simulation.cet.annual,
-        iof_table_version=simulation.assumptions.iof_table_version,
-        installments=[
-            OfferInstallment(i.number, i.due_date, i.payment, i.interest, i.amortization, i.balance)
-            for i in simulation.installments
-        ],
         expires_at=datetime(release.year, release.month, release.day, tzinfo=UTC) + timedelta(days=3),
     )
     return offer, simulation

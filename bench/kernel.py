@@ -4,7 +4,7 @@
 
 For 12, 60 and 360 monthly installments, Price and SAC, with the IOF paid upfront and financed:
 R$ 25,000.00 at 1.99% a month for a person, released 2026-01-15, first due date one month later,
-a R$ 150.00 fee. The baseline is the kernel as it was before issue 16 (kept as a reference in
+a R$ 150.00 fee. The baseline is the previous exact kernel (commit c7cf959, kept as a reference in
 `tests/domain/credit_reference.py`, where the property tests compare the two); each row first
 checks that both publish the same schedule, IOF, amounts and CET, then times each side.
 

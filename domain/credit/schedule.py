@@ -1,6 +1,6 @@
 """Repayment schedules: Price (fixed installment) and SAC (constant amortization).
 
-The rules, from issue 3 ("credit math kernel"):
+The rules (the design of the credit kernel, docs/architecture.md):
 
 - Monthly installments, interest at the monthly effective rate ``i`` per monthly period. A first
   period of exactly one calendar month grows the balance by ``(1 + i)``; a first period of any other

@@ -1,6 +1,6 @@
 """What a customer asks for, and the rules it must meet before anything is priced.
 
-`problems_with(terms)` holds the kernel's own rules (issue 3); `problems_with_limits(terms, limits)`
+`problems_with(terms)` holds the kernel's own rules; `problems_with_limits(terms, limits)`
 holds the lender's commercial limits, which come from settings. Both answer a list of
 `TermProblem`, each naming the field as the caller sent it, so the API, the CLI and a workflow can
 all report every problem at once.

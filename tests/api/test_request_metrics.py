@@ -1,4 +1,4 @@
-"""Every request is counted by route template and status, and carries a request id (issue 16 kept both)."""
+"""Every request is counted by route template and status, and carries a request id."""
 
 from __future__ import annotations
 

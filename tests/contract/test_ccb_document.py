@@ -86,7 +86,7 @@ def test_contract_shows_every_figure_of_the_simulation_to_the_centavo(offer_term
 
 
 def test_cet_is_printed_in_percent_not_as_the_fraction() -> None:
-    """The defect of issue 17: CET 2,33 % a month was printed "0,02%"."""
+    """The defect this replaced: CET 2,33 % a month was printed "0,02%"."""
     text, simulation = contract_text()
     assert (simulation.cet.monthly_percent, simulation.cet.annual_percent) == (Decimal("2.33"), Decimal("31.88"))
     assert "CET: 2,33 % ao mês · 31,88 % ao ano" in text

@@ -1,6 +1,6 @@
 """The credit kernel's previous exact algorithm, kept only as a reference for tests and `bench/kernel.py`.
 
-This is the kernel as it was before issue 16 made it fast (commit c7cf959): Newton's method with
+This is the kernel as it was before it was made fast (commit c7cf959): Newton's method with
 bisection for the CET, all in 34-digit `Decimal`, with ``discount ** periods`` per payment at each
 step; the financed-IOF gross-up walking by centavos and rebuilding the whole schedule at every
 look; due dates through `add_months` one by one. It is slow and plainly right, and the fast kernel

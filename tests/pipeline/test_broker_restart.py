@@ -24,7 +24,7 @@ from lendflow.settings import Settings
 from pipeline.runner import PipelineParts, build_stages, run_stages
 
 WAVE = 400
-# How long the broker stays down (issue 15 used 20 s; shorter keeps the suite quick, and the
+# How long the broker stays down (the outage first reported lasted 20 s; shorter keeps the suite quick, and the
 # reconnect backoff it exposes is capped well below it).
 PAUSE_SECONDS = float(os.environ.get("LENDFLOW_TEST_BROKER_PAUSE", "8"))
 # From the broker's return to the wave's last event trusted.

@@ -160,17 +160,14 @@ class EventBridge(ConsumingStage):
             event: TrustedEvent | None = TrustedEvent.model_validate_json(message.value() or b"")
         except ValidationError:
             event = None
-        key = (
-            event_key(event.event_id)
-            if event
-            else f"position:{message.topic()}:{message.partition()}:{message.offset()}"
-        )
+        topic, partition, offset = position(message)
+        key = event_key(event.event_id) if event else f"position:{topic}:{partition}:{offset}"
         claim = Claim(
             keys=(key,),
             event_type=event.type if event else "unknown",
             attempt=attempt_of(message),
-            partition=position(message)[1],
-            offset=position(message)[2],
+            partition=partition,
+            offset=offset,
         )
         return _Delivery(message=message, claim=claim, event=event, raw=message.value())
 

@@ -417,12 +417,13 @@ class TransactionalStage(ConsumingStage):
         keys = [event_key(item.envelope.event_id)]
         if item.envelope.delivery_id and self.dedupe_by_delivery:
             keys.append(delivery_key(item.envelope.source, item.envelope.delivery_id))
+        _, partition, offset = position(message)
         item.claim = Claim(
             keys=tuple(keys),
             event_type=item.envelope.type,
             attempt=item.attempt,
-            partition=position(message)[1],
-            offset=position(message)[2],
+            partition=partition,
+            offset=offset,
         )
         return item
 

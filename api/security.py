@@ -385,20 +385,12 @@ class LoginThrottle:
 
     def _keys(self, address: str, account: str) -> list[tuple[str, _Slowdown]]:
         auth = self._auth
-        return [
-            (
-                self._key("pair", f"{account}\x00{address}"),
-                _Slowdown("pair", auth.login_free_failures, auth.login_delay_max_seconds),
-            ),
-            (
-                self._key("account", account),
-                _Slowdown("account", auth.login_account_free_failures, auth.login_account_delay_max_seconds),
-            ),
-            (
-                self._key("address", address),
-                _Slowdown("address", auth.login_address_free_failures, auth.login_address_delay_max_seconds),
-            ),
+        rules = [
+            (f"{account}\x00{address}", _Slowdown("pair", auth.login_free_failures, auth.login_delay_max_seconds)),
+            (account, _Slowdown("account", auth.login_account_free_failures, auth.login_account_delay_max_seconds)),
+            (address, _Slowdown("address", auth.login_address_free_failures, auth.login_address_delay_max_seconds)),
         ]
+        return [(self._key(rule.kind, value), rule) for value, rule in rules]
 
     def delay(self, failures: int, rule: _Slowdown) -> float:
         """Seconds an attempt must wait after the last of ``failures`` failed ones."""

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.problems import ServiceUnavailable
-from api.repositories import operators
 from api.security import AccessTokens, InvalidToken, SessionStore, codec_tokens, customer_tokens, operator_tokens
 from integrations.factory import ProviderClients
 from lendflow.settings import Settings
 from pipeline.intake import EventProducer
+from storage.repositories import operators
 
 
 @dataclass

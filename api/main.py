@@ -25,15 +25,15 @@ from api.limits import BodySizeLimitMiddleware, limit_for_path
 from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.repositories.operators import ensure_operator
 from api.routes import auth, codec, customers, documents, health, jwks, loans, ops, simulations, webhooks
-from api.security import check_auth_settings
+from api.security import check_auth_settings, hash_password
 from integrations.factory import ProviderClients
 from lendflow.logging import configure_logging
 from lendflow.settings import Settings, get_settings
 from lendflow.temporal import connect
 from pipeline.intake import EventProducer
 from storage.db import create_engine, create_session_maker
+from storage.repositories.operators import ensure_operator
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -90,10 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=events,
         )
         if settings.auth.ops_bootstrap_username and settings.auth.ops_bootstrap_password:
+            bootstrap_password = settings.auth.ops_bootstrap_password.get_secret_value()
             await ensure_operator(
                 app.state.resources.session_maker,
                 settings.auth.ops_bootstrap_username,
-                settings.auth.ops_bootstrap_password.get_secret_value(),
+                lambda: hash_password(bootstrap_password),
             )
         try:
             yield

@@ -1,95 +1,27 @@
 """Keyset pagination for every list: `?limit=&cursor=` in, `{items, next}` out.
 
 ``next`` is the relative URL of the following page (the same query with the new cursor), or null on
-the last page. A cursor is opaque to the caller: base64url of the last item's sort key.
+the last page. The cursor and the keyset conditions live in :mod:`storage.keyset`, beside the
+repositories that use them; a :class:`~storage.keyset.BadCursor` answers 422 on ``cursor``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, true
 
 from api.deps import SettingsDep
+from storage.keyset import Cursor
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where the previous page ended: the last item's key, and its timestamp when lists sort by time."""
-
-    key: str
-    at: datetime | None = None
-
-    def uuid_key(self) -> uuid.UUID:
-        try:
-            return uuid.UUID(self.key)
-        except ValueError as exc:
-            raise bad_cursor() from exc
-
-    def int_key(self) -> int:
-        if not self.key.isdigit() or len(self.key) > 18:
-            raise bad_cursor()
-        return int(self.key)
-
-    def encode(self) -> str:
-        raw = json.dumps([self.at.isoformat() if self.at else None, self.key], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @staticmethod
-    def decode(text: str) -> Cursor:
-        try:
-            padded = text + "=" * (-len(text) % 4)
-            at, key = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-            if not isinstance(key, str) or not (at is None or isinstance(at, str)):
-                raise ValueError("bad cursor")
-            parsed = datetime.fromisoformat(at) if at else None
-            if parsed is not None and parsed.tzinfo is None:
-                raise ValueError("bad cursor")
-            return Cursor(key=key, at=parsed)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise bad_cursor() from exc
-
-
-def bad_cursor() -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", "cursor"), "msg": "is not a cursor this API handed out", "type": "cursor"}]
-    )
-
-
-def newest_first_after(created_at: Any, id_column: Any, cursor: Cursor | None) -> Any:
-    """The keyset condition of a list ordered by (created_at, id) descending, after ``cursor``."""
-    if cursor is None:
-        return true()
-    if cursor.at is None:
-        raise bad_cursor()
-    last_id = cursor.uuid_key()
-    return or_(created_at < cursor.at, and_(created_at == cursor.at, id_column < last_id))
-
-
-def oldest_first_after(created_at: Any, id_column: Any, cursor: Cursor | None) -> Any:
-    """The keyset condition of a list ordered by (created_at, id) ascending, after ``cursor``."""
-    if cursor is None:
-        return true()
-    if cursor.at is None:
-        raise bad_cursor()
-    last_id = cursor.uuid_key()
-    return or_(created_at > cursor.at, and_(created_at == cursor.at, id_column > last_id))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storage.keyset import BadCursor
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://lendflow.dev/problems/"
 
@@ -145,6 +147,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail="; ".join(f"{e.field}: {e.message}" for e in errors),
             errors=errors,
         )
+
+    @app.exception_handler(BadCursor)
+    async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
+        error = {"loc": ("query", "cursor"), "msg": "is not a cursor this API handed out", "type": "cursor"}
+        return await _validation_error(request, RequestValidationError([error]))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

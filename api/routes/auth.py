@@ -27,7 +27,6 @@ from api.error_handlers import is_outage
 from api.fields import TEXT, DateIn, MoneyIn
 from api.openapi import problems
 from api.problems import Conflict, ServiceUnavailable, Unauthorized
-from api.repositories import customers
 from api.security import (
     LoginThrottle,
     SessionStore,
@@ -41,6 +40,7 @@ from api.workflow_calls import timeout
 from domain.business_calendar import business_today
 from integrations.cpf import is_valid_cpf, normalize_cpf
 from storage.models import Customer
+from storage.repositories import customers
 from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id
 from workflows.onboarding import OnboardingWorkflow
 

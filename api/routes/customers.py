@@ -12,9 +12,9 @@ from api.deps import CurrentCustomer, ResourcesDep
 from api.fields import MoneyOut
 from api.openapi import problems
 from api.problems import NotFound
-from api.repositories import customers
 from api.workflow_calls import enrichment_timeout, maybe
 from integrations.cpf import mask_cpf
+from storage.repositories import customers
 from workflows.contracts.onboarding import OnboardingStatus, onboarding_workflow_id
 from workflows.onboarding import OnboardingWorkflow
 

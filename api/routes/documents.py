@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentCustomer, EventProducerDep, ProvidersDep, Resources, ResourcesDep
 from api.openapi import problems
-from api.pagination import Cursor, Page, PageDep, newest_first_after
+from api.pagination import Page, PageDep
 from api.problems import PayloadTooLarge, ServiceUnavailable, UnprocessableEntity, UnsupportedMediaType
 from integrations.errors import ProviderError
 from lendflow.settings import PipelineSettings
 from pipeline.intake import document_submitted
+from storage.keyset import Cursor, newest_first_after
 from storage.models import Document
 
 log = structlog.get_logger(__name__)

@@ -27,9 +27,8 @@ from api.deps import CurrentCustomer, CustomerPrincipal, Resources, ResourcesDep
 from api.error_handlers import is_outage
 from api.fields import DateIn, MoneyIn, MoneyOut
 from api.openapi import problems
-from api.pagination import Cursor, PageDep
+from api.pagination import PageDep
 from api.problems import Conflict, LendflowError, NotFound, ServiceUnavailable, UnprocessableEntity
-from api.repositories import loans
 from api.schemas.loans import (
     InstallmentPage,
     InstallmentView,
@@ -44,7 +43,9 @@ from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, queri
 from domain.business_calendar import business_today
 from domain.credit_policy import CreditPolicy
 from lendflow.settings import Settings
+from storage.keyset import Cursor
 from storage.models import LoanApplication
+from storage.repositories import loans
 from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     AcceptOffer,

@@ -25,9 +25,8 @@ from temporalio.client import WorkflowHandle
 from api.deps import CurrentOperator, OperatorPrincipal, Resources, ResourcesDep
 from api.fields import TEXT, MoneyOut
 from api.openapi import problems
-from api.pagination import Cursor, Page, PageDep, bad_cursor
+from api.pagination import Page, PageDep
 from api.problems import LendflowError, NotFound, ServiceUnavailable, Unauthorized, UnprocessableEntity
-from api.repositories import audit, customers, loans, operators
 from api.routes.auth import RefreshRequest
 from api.schemas.loans import LoanApplicationView, LoanSummary, application_view
 from api.security import (
@@ -45,7 +44,9 @@ from api.workflow_calls import WorkflowRefused, enrichment_timeout, maybe, timeo
 from domain.pix_keys import customers_own_pix_key, pix_key_kind
 from lendflow.logging import mask_text
 from pipeline.dlq import DeadLetterReplayer, Letter, read_letter, read_letters
+from storage.keyset import BadCursor, Cursor
 from storage.models import LoanApplication, Operator
+from storage.repositories import audit, customers, loans, operators
 from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     CancellationRequest,
@@ -581,7 +582,7 @@ async def list_dead_letters(operator: CurrentOperator, resources: ResourcesDep, 
 def _letter_position(cursor: Cursor) -> tuple[str, str]:
     partition, _, offset = cursor.key.partition(":")
     if not partition.isdigit() or not offset.isdigit():
-        raise bad_cursor()
+        raise BadCursor(cursor.key)
     return partition, offset
 
 

@@ -33,11 +33,12 @@ def create_operator(
     ] = False,
 ) -> None:
     """Create an operator who logs in at `POST /v1/ops/auth/token`."""
-    from api.repositories.operators import OperatorExists
-    from api.repositories.operators import create_operator as create
+    from api.security import hash_password
     from lendflow.logging import configure_logging
     from lendflow.settings import get_settings
     from storage.db import create_engine, create_session_maker
+    from storage.repositories.operators import OperatorExists
+    from storage.repositories.operators import create_operator as create
 
     settings = get_settings()
     configure_logging(settings)
@@ -52,7 +53,7 @@ def create_operator(
     async def run() -> str:
         engine = create_engine(settings.postgres)
         try:
-            operator = await create(create_session_maker(engine), username, password)
+            operator = await create(create_session_maker(engine), username, await hash_password(password))
             return str(operator.id)
         finally:
             await engine.dispose()

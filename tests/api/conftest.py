@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import PASSWORD, ServerThread, free_port, serve_over_asgi
 from temporalio.client import Client
 
-from api.repositories.operators import create_operator
+from api.security import hash_password
 from integrations.factory import ProviderClients
 from lendflow.services import ensure_topics
 from lendflow.settings import (
@@ -31,6 +31,7 @@ from lendflow.settings import (
     SimulatorSettings,
 )
 from simulator.app import create_app as create_simulator
+from storage.repositories.operators import create_operator
 
 
 def _simulator_settings(port: int, run_dir: Path) -> Settings:
@@ -126,7 +127,7 @@ def new_operator(session_maker: async_sessionmaker[AsyncSession]):  # type: igno
 
     async def make() -> str:
         username = f"ops-{uuid.uuid4().hex[:10]}"
-        await create_operator(session_maker, username, PASSWORD)
+        await create_operator(session_maker, username, await hash_password(PASSWORD))
         return username
 
     return make

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import ServerThread, eventually, journey_stack_settings, new_cpf, register_and_login
 from temporalio.client import Client
 
-from api.repositories.operators import create_operator
+from api.security import hash_password
 from integrations.factory import ProviderClients
 from integrations.pix import PixKeyDestination
 from lendflow.commands.demo import PASSWORD, DemoLinks, Journey, run_demo
@@ -36,6 +36,7 @@ from pipeline.runner import run_pipeline
 from simulator.app import create_app as create_simulator
 from storage import ledger
 from storage.models import JournalLine, OutboxEvent, PixCharge, SignatureEnvelope
+from storage.repositories.operators import create_operator
 from workers.temporal_worker import build_worker, project_activities
 from workflows.contracts.servicing import servicing_workflow_id
 
@@ -260,7 +261,7 @@ async def test_ops_pay_a_loan_to_the_customers_email_when_the_directory_does_not
     stack = journey_stack
     links = DemoLinks(stack.api_url, stack.simulator_url, "http://127.0.0.1:8233", "default")
     username = f"ops-{uuid.uuid4().hex[:10]}"
-    await create_operator(session_maker, username, PASSWORD)
+    await create_operator(session_maker, username, await hash_password(PASSWORD))
     login = await stack.api.post("/v1/ops/auth/token", json={"username": username, "password": PASSWORD})
     ops = {"Authorization": f"Bearer {login.json()['access_token']}"}
     async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import PASSWORD, ServerThread, free_port
 from temporalio.client import Client, WorkflowHandle
 
-from api.repositories.operators import create_operator
+from api.security import hash_password
 from lendflow.services import port_open, ui_server_binary, ui_server_command, wait_until, write_ui_config
 from lendflow.settings import Settings
+from storage.repositories.operators import create_operator
 from workflows.contracts.onboarding import OnboardingInput
 from workflows.onboarding import OnboardingWorkflow
 
@@ -64,7 +65,7 @@ async def ui_stack(
         }
     )
     operator = f"ops-{run}"
-    await create_operator(session_maker, operator, PASSWORD)
+    await create_operator(session_maker, operator, await hash_password(PASSWORD))
     write_ui_config(
         tmp_path / "config",
         temporal_address=settings.temporal.address,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.pagination import Cursor, newest_first_after, oldest_first_after
+from storage.keyset import Cursor, newest_first_after, oldest_first_after
 from storage.models import IdempotencyKey, Installment, LoanApplication, PixCharge, SignatureEnvelope
 
 

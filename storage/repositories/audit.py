@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.pagination import Cursor
+from storage.keyset import Cursor
 from storage.models import OpsAuditEntry
 
 

@@ -522,6 +522,26 @@ def ensure_topics(settings: Settings, *, suffix: str = "") -> list[str]:
     return names
 
 
+def drop_topics(settings: Settings, names: list[str]) -> None:
+    """Delete topics a test or a bench made for itself.
+
+    Every test takes its own suffixed copies of the topics; left behind, they pile up in the broker's
+    log directory (thousands of partitions after a few runs), and a broker that has to load them all
+    starts too slowly to pass its readiness check.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    if not names:
+        return
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    for name, future in admin.delete_topics(names, operation_timeout=30).items():
+        try:
+            future.result(30)
+        except Exception as exc:
+            if "UNKNOWN_TOPIC_OR_PART" not in str(exc):
+                raise ServiceError(f"could not delete Kafka topic {name}: {exc}") from exc
+
+
 def await_readable(bootstrap_servers: str, topics: list[str], *, timeout: float) -> None:
     """Wait until every partition of ``topics`` answers an offset query.
 

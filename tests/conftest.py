@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from integrations.factory import ProviderClients
-from lendflow.services import ensure_topics, services_up
+from lendflow.services import drop_topics, ensure_topics, services_up
 from lendflow.settings import Settings
 from lendflow.temporal import connect
 from storage.db import create_engine, create_session_maker
@@ -130,11 +130,13 @@ async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def topic_suffix(settings: Settings) -> str:
-    """A suffix for this test's own copies of the project's topics, created before the test runs."""
+def topic_suffix(settings: Settings) -> Iterator[str]:
+    """A suffix for this test's own copies of the project's topics, created before the test runs and
+    deleted after it."""
     suffix = f".test-{uuid.uuid4().hex[:10]}"
-    ensure_topics(settings, suffix=suffix)
-    return suffix
+    names = ensure_topics(settings, suffix=suffix)
+    yield suffix
+    drop_topics(settings, names)
 
 
 @pytest.fixture(scope="session")

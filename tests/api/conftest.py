@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api.security import hash_password
 from integrations.factory import ProviderClients
-from lendflow.services import ensure_topics
+from lendflow.services import drop_topics, ensure_topics
 from lendflow.settings import (
     CreditBureauSettings,
     EcmSettings,
@@ -77,10 +77,11 @@ def simulator_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Set
 
 
 @pytest.fixture(scope="session")
-def api_topic_suffix(settings: Settings) -> str:
+def api_topic_suffix(settings: Settings) -> Iterator[str]:
     suffix = f".api-{uuid.uuid4().hex[:10]}"
-    ensure_topics(settings, suffix=suffix)
-    return suffix
+    names = ensure_topics(settings, suffix=suffix)
+    yield suffix
+    drop_topics(settings, names)
 
 
 @pytest.fixture

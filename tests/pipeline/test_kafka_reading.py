@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
-from lendflow.services import ServiceError, await_readable, ensure_topics
+from lendflow.services import ServiceError, await_readable, drop_topics, ensure_topics
 from lendflow.settings import Settings
 from pipeline.kafka import is_transient, read_committed, transactional_producer_config
 
@@ -49,6 +50,21 @@ def test_every_partition_of_a_topic_answers_once_it_is_created(settings: Setting
                 assert consumer.get_watermark_offsets(TopicPartition(name, partition.id), timeout=5) == (0, 0)
     finally:
         consumer.close()
+        drop_topics(settings, names)
+
+
+def test_a_tests_own_topics_are_deleted_after_it(settings: Settings) -> None:
+    names = ensure_topics(settings, suffix=f".test-{uuid.uuid4().hex[:10]}")
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    assert set(names) <= set(admin.list_topics(timeout=10).topics)
+
+    drop_topics(settings, names)
+
+    deadline = time.monotonic() + 30
+    while set(names) & set(admin.list_topics(timeout=10).topics):
+        assert time.monotonic() < deadline, "the topics are still listed 30 s after their deletion"
+        time.sleep(0.2)
+    drop_topics(settings, names)  # deleting what is gone already is not an error
 
 
 def test_waiting_for_a_topic_names_the_one_that_never_came(settings: Settings) -> None:

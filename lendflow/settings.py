@@ -76,6 +76,11 @@ class TemporalSettings(BaseModel):
     worker_metrics_port: int = 9109
     # The worker's /health/live and /health/ready (the SDK's exporter owns the metrics port), on worker_metrics_host.
     worker_health_port: int = 9110
+    # Workflows the worker keeps in memory between their tasks (the sticky cache). A cached workflow
+    # answers its next signal or update at once; one evicted to make room replays its history when it
+    # wakes up (CPU and a history fetch, same result). 0 turns the cache and sticky queues off. See
+    # docs/performance.md ("Worker memory") for what one cached workflow costs.
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
 
 
 class ApiSettings(BaseModel):

@@ -19,7 +19,7 @@ from activities.origination import OriginationActivities
 from activities.servicing import ServicingActivities
 from integrations.factory import ProviderClients
 from lendflow.health import ProcessHealth, serve_probes
-from lendflow.settings import LenderSettings, Settings
+from lendflow.settings import LenderSettings, Settings, TemporalSettings
 from lendflow.temporal import connect
 from storage.db import create_engine, create_session_maker
 from workers.log_context import LogContextInterceptor
@@ -66,14 +66,28 @@ def project_activities(
     ]
 
 
-def build_worker(client: Client, task_queue: str, activities: Sequence[Callable[..., Any]]) -> Worker:
-    """The worker with every workflow of the project and the given activities, on one task queue."""
+DEFAULT_MAX_CACHED_WORKFLOWS: int = TemporalSettings.model_fields["worker_max_cached_workflows"].default
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]],
+    *,
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
+) -> Worker:
+    """The worker with every workflow of the project and the given activities, on one task queue.
+
+    ``max_cached_workflows`` bounds the sticky cache (`temporal.worker_max_cached_workflows`): past it,
+    the least recently used workflow is evicted and replays from its history when it next wakes up.
+    """
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=activities,
         interceptors=[LogContextInterceptor()],
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -95,12 +109,18 @@ async def run_worker(settings: Settings) -> None:
                 client,
                 settings.temporal.task_queue,
                 project_activities(create_session_maker(engine), providers, settings.lender),
+                max_cached_workflows=settings.temporal.worker_max_cached_workflows,
             )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            log.info("worker.started", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
+            log.info(
+                "worker.started",
+                task_queue=settings.temporal.task_queue,
+                address=settings.temporal.address,
+                max_cached_workflows=settings.temporal.worker_max_cached_workflows,
+            )
             heartbeat = asyncio.create_task(health.keep_beating(stop), name="worker-heartbeat")
             async with worker:
                 health.set_ready(True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, XPos, YPos
+from temporalio.exceptions import ApplicationError
 
 from domain.ccb import (
     AMORTIZATION_NAMES,
@@ -36,7 +37,10 @@ from domain.ccb import (
     rate_percent,
 )
 from domain.credit.money import credit_context
+from domain.postal_address import PostalAddress, format_postal_code
+from lendflow.logging import remember_personal_values
 from lendflow.settings import LenderSettings
+from storage.models import Customer
 from workflows.contracts.origination import Offer
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -55,6 +59,47 @@ ENVELOPE_STATUS_NAMES = {"signed": "assinado", "sent": "enviado", "declined": "r
 
 class ContractFontsMissing(RuntimeError):
     """The DejaVu fonts are not installed (Debian package ``fonts-dejavu-core``)."""
+
+
+BORROWER_ADDRESS_MISSING = "BorrowerAddressMissing"
+
+
+class BorrowerAddressMissing(ApplicationError):
+    """The borrower has no postal address on file, and a CCB names the borrower with one (Lei
+    10.931/2004, art. 29): the contract is not issued. Customers registered before the address was
+    asked at sign-up add it with ``PUT /v1/me/address``.
+
+    Retryable on purpose: the contract step retries it while the customer can still add the address
+    from the app, and then pauses for an ops retry like any fixable step; nothing is rendered, stored
+    or sent meanwhile. The message names no personal data, only that the address is missing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the borrower has no postal address on file; they add it with PUT /v1/me/address",
+            type=BORROWER_ADDRESS_MISSING,
+            non_retryable=False,
+        )
+
+
+def borrower_of(customer: Customer) -> CcbParty:
+    """The borrower as the contract names them: full name, full CPF and postal address, loaded from
+    PostgreSQL by the activity (never carried in a Temporal payload). Each personal value is also
+    registered for masking, so none reaches a log line of this attempt in clear."""
+    address = customer.address
+    remember_personal_values([customer.name, customer.email, customer.cpf])
+    if address is None:
+        raise BorrowerAddressMissing()
+    line = address.one_line()
+    remember_personal_values(
+        [
+            line,
+            address.street,
+            f"{address.street}, {address.number}",
+            address.postal_code,
+            format_postal_code(address.postal_code),
+        ]
+    )
+    return CcbParty(name=customer.name, document=customer.cpf, address=line)
 
 
 @dataclass(frozen=True)
@@ -503,6 +548,17 @@ def _moment(moment: datetime) -> str:
     return f"{local.strftime('%d/%m/%Y %H:%M:%S')} (horário de Brasília) · {utc.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
+SAMPLE_ADDRESS = PostalAddress(
+    postal_code="01310100",
+    street="Avenida Paulista",
+    number="1578",
+    complement="apartamento 42",
+    district="Bela Vista",
+    city="São Paulo",
+    state="SP",
+)
+
+
 def sample_contract() -> bytes:
     """The contract of a sample offer (R$ 10.000,00 at 1,99 % a month, 12 Price installments), as in docs/contract.md."""
     from domain.credit import Amortization, LoanTerms, simulate
@@ -522,7 +578,7 @@ def sample_contract() -> bytes:
     offer = offer_of(
         simulation, offer_id="sample", amortization="price", risk_band="A", expires_at=datetime(2026, 12, 4, tzinfo=UTC)
     )
-    borrower = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=None)
+    borrower = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=SAMPLE_ADDRESS.one_line())
     return render_ccb(ccb_terms("3f6c2a91-5b7e-4c1d-9a0b-2e4f6a8c0d12", offer, borrower, LenderSettings()))
 
 

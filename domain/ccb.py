@@ -31,6 +31,8 @@ class CcbParty:
 
     name: str
     document: str  # the borrower's CPF (11 digits) or the lender's CNPJ (14 digits)
+    # The postal address as one line (``domain.postal_address.PostalAddress.one_line``): the borrower's
+    # is required to issue the contract (``activities.contract_document.borrower_of`` refuses without it).
     address: str | None
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.postal_address import PostalAddress
 from workflows.contracts.origination import ApplicationStatus
 
 
@@ -110,8 +111,41 @@ class Customer(Base):
     # pending_onboarding → active | rejected
     status: Mapped[str] = mapped_column(String(30), default="pending_onboarding")
     status_reason: Mapped[str | None] = mapped_column(String(200))
+    # The postal address (migration 0008), whole or absent (ck_customers_address_whole): customers
+    # registered before it have none until they add it. Personal data, like the CPF.
+    address_postal_code: Mapped[str | None] = mapped_column(String(8))
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_number: Mapped[str | None] = mapped_column(String(20))
+    address_complement: Mapped[str | None] = mapped_column(String(100))
+    address_district: Mapped[str | None] = mapped_column(String(100))
+    address_city: Mapped[str | None] = mapped_column(String(100))
+    address_state: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    @property
+    def address(self) -> PostalAddress | None:
+        if self.address_postal_code is None:
+            return None
+        return PostalAddress(
+            postal_code=self.address_postal_code,
+            street=self.address_street or "",
+            number=self.address_number or "",
+            complement=self.address_complement,
+            district=self.address_district or "",
+            city=self.address_city or "",
+            state=self.address_state or "",
+        )
+
+    @address.setter
+    def address(self, address: PostalAddress | None) -> None:
+        self.address_postal_code = address.postal_code if address else None
+        self.address_street = address.street if address else None
+        self.address_number = address.number if address else None
+        self.address_complement = address.complement if address else None
+        self.address_district = address.district if address else None
+        self.address_city = address.city if address else None
+        self.address_state = address.state if address else None
 
 
 class Document(Base):

@@ -1,4 +1,4 @@
-"""Customers: registration and look-ups."""
+"""Customers: registration, look-ups and the postal address."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.postal_address import PostalAddress
 from storage.models import Customer
 
 
@@ -34,6 +35,7 @@ def new_customer(
     birth_date: date,
     phone: str,
     monthly_income: Decimal,
+    address: PostalAddress | None,
 ) -> Customer:
     return Customer(
         id=uuid.uuid4(),
@@ -44,5 +46,14 @@ def new_customer(
         birth_date=birth_date,
         phone=phone,
         monthly_income=monthly_income,
+        address=address,
         status="pending_onboarding",
     )
+
+
+async def set_address(session: AsyncSession, customer_id: uuid.UUID, address: PostalAddress) -> Customer | None:
+    """Replace the customer's postal address (in the caller's transaction); None if there is no such customer."""
+    customer = await session.get(Customer, customer_id, with_for_update=True)
+    if customer is not None:
+        customer.address = address
+    return customer

@@ -26,9 +26,19 @@ from fpdf import FPDF
 from activities.contract_document import SignatureEvidence, ccb_terms, render_ccb, render_signature_certificate
 from domain.ccb import CcbParty, brl, shares_of_hundred
 from domain.credit import Fee
+from domain.postal_address import PostalAddress
 from lendflow.settings import LenderSettings, Settings
 
-BORROWER = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=None)
+BORROWER_ADDRESS = PostalAddress(
+    postal_code="01310100",
+    street="Avenida Paulista",
+    number="1578",
+    complement="apartamento 42",
+    district="Bela Vista",
+    city="São Paulo",
+    state="SP",
+)
+BORROWER = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=BORROWER_ADDRESS.one_line())
 LENDER = LenderSettings(
     name="Crédito Ipê Sociedade de Crédito Direto S.A.",
     cnpj="11222333000181",
@@ -65,6 +75,8 @@ def test_contract_shows_every_figure_of_the_simulation_to_the_centavo(offer_term
     assert "529.982.247-25" in text
     assert "11.222.333/0001-81" in text
     assert "Rua das Acácias, 45, Centro, Curitiba/PR" in text
+    # The borrower's full address, accents and all (the document lives in the ECM, not in logs).
+    assert "Avenida Paulista, 1578, apartamento 42, Bela Vista, São Paulo/SP, CEP 01310-100" in " ".join(text.split())
     # Every figure of the simulation the offer was made from.
     assert f"IOF {brl(simulation.iof.total)}" in text
     assert f"Tarifas {brl(simulation.fees_total)}" in text
@@ -151,8 +163,12 @@ def test_same_inputs_give_the_same_bytes_whenever_rendered() -> None:
     time.sleep(1.1)  # a date taken from the clock (seconds) would show
     assert sha256(render_ccb(terms)) == sha256(first)
     assert pdf_pages(first) >= 2
-    other = ccb_terms(APPLICATION_ID, offer, CcbParty("Maria da Conceição Araujo", BORROWER.document, None), LENDER)
+    other = ccb_terms(
+        APPLICATION_ID, offer, CcbParty("Maria da Conceição Araujo", BORROWER.document, BORROWER.address), LENDER
+    )
     assert sha256(render_ccb(other)) != sha256(first)
+    moved = CcbParty(BORROWER.name, BORROWER.document, BORROWER.address.replace("1578", "1587"))  # type: ignore[union-attr]
+    assert sha256(render_ccb(ccb_terms(APPLICATION_ID, offer, moved, LENDER))) != sha256(first)
 
 
 def _evidence(contract_sha256: str) -> SignatureEvidence:

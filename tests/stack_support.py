@@ -108,6 +108,17 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
+# A postal address as the register body takes it (the CCB names the borrower with it).
+ADDRESS: dict[str, str] = {
+    "postal_code": "01310-100",
+    "street": "Avenida Paulista",
+    "number": "1578",
+    "district": "Bela Vista",
+    "city": "São Paulo",
+    "state": "SP",
+}
+
+
 def registration(
     cpf: str | None = None, *, matching: bool = True, income: str = "20000.00", **overrides: Any
 ) -> dict[str, Any]:
@@ -122,6 +133,7 @@ def registration(
         "birth_date": known.birth_date.isoformat() if matching else date(1990, 1, 1).isoformat(),
         "phone": "+5511987654321",
         "monthly_income": income,
+        "address": dict(ADDRESS),
     }
     body.update(overrides)
     return body

@@ -1,9 +1,9 @@
 """Customers' accounts and sessions: register, log in, refresh, log out.
 
-Registering stores the customer (``pending_onboarding``) and starts ``OnboardingWorkflow``. A CPF
-or e-mail already registered answers one 409 that does not say which. Failed log-ins slow down
-later ones per account and address, never locking anyone out; refresh tokens rotate, and
-presenting a used one revokes its family.
+Registering stores the customer (``pending_onboarding``) with their postal address and starts
+``OnboardingWorkflow``. A CPF or e-mail already registered answers one 409 that does not say which.
+Failed log-ins slow down later ones per account and address, never locking anyone out; refresh
+tokens rotate, and presenting a used one revokes its family.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from api.error_handlers import is_outage
 from api.fields import TEXT, DateIn, MoneyIn
 from api.openapi import problems
 from api.problems import Conflict, ServiceUnavailable, Unauthorized
+from api.schemas.address import AddressIn
 from api.security import (
     LoginThrottle,
     SessionStore,
@@ -64,6 +65,7 @@ class RegisterRequest(BaseModel):
     birth_date: DateIn
     phone: Annotated[StrictStr, Field(pattern=PHONE, description="Digits with the country code, e.g. +5511987654321")]
     monthly_income: Annotated[MoneyIn, Field(description='Declared monthly income in reais, e.g. "4500.00"')]
+    address: Annotated[AddressIn, Field(description="The postal address the contract (CCB) names the borrower with")]
 
     @field_validator("name")
     @classmethod
@@ -157,6 +159,7 @@ async def register(body: RegisterRequest, resources: ResourcesDep, response: Res
         birth_date=body.birth_date,
         phone=body.phone,
         monthly_income=body.monthly_income,
+        address=body.address.to_domain(),
     )
     async with resources.session_maker() as session:
         if await customers.taken(session, cpf=body.cpf, email=body.email):

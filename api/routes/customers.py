@@ -1,10 +1,13 @@
-"""`GET /v1/me`: the caller's profile and where their onboarding stands."""
+"""`GET /v1/me`: the caller's profile and where their onboarding stands; `PUT /v1/me/address`: the
+caller's postal address, which the contract (CCB) names them with (customers registered before the
+address was asked at sign-up add it here: the contract step waits for it)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
+import structlog
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -12,12 +15,14 @@ from api.deps import CurrentCustomer, ResourcesDep
 from api.fields import MoneyOut
 from api.openapi import problems
 from api.problems import NotFound
+from api.schemas.address import AddressIn, AddressView
 from api.workflow_calls import enrichment_timeout, maybe
 from integrations.cpf import mask_cpf
 from storage.repositories import customers
 from workflows.contracts.onboarding import OnboardingStatus, onboarding_workflow_id
 from workflows.onboarding import OnboardingWorkflow
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["customers"])
 
 
@@ -36,6 +41,9 @@ class Profile(BaseModel):
     birth_date: date
     phone: str
     monthly_income: MoneyOut
+    address: AddressView | None = Field(
+        default=None, description="The postal address; null for a customer registered before it was asked"
+    )
     status: str = Field(description="pending_onboarding, active, rejected or onboarding_expired")
     status_reason: str | None = None
     created_at: datetime
@@ -70,6 +78,7 @@ async def me(caller: CurrentCustomer, resources: ResourcesDep) -> Profile:
         birth_date=customer.birth_date,
         phone=customer.phone,
         monthly_income=customer.monthly_income,
+        address=AddressView.of(customer.address),
         status=customer.status,
         status_reason=customer.status_reason,
         created_at=customer.created_at,
@@ -82,3 +91,22 @@ async def me(caller: CurrentCustomer, resources: ResourcesDep) -> Profile:
         if onboarding
         else None,
     )
+
+
+@router.put(
+    "/me/address",
+    response_model=AddressView,
+    operation_id="put_my_address",
+    summary="Set or replace the caller's postal address",
+    responses=problems(401, 404, 413, 422, 503),
+)
+async def put_address(body: AddressIn, caller: CurrentCustomer, resources: ResourcesDep) -> AddressView:
+    address = body.to_domain()
+    async with resources.session_maker() as session, session.begin():
+        customer = await customers.set_address(session, caller.customer_id, address)
+    if customer is None:
+        raise NotFound("no such customer")
+    log.info("customer.address_changed", customer_id=str(caller.customer_id))
+    view = AddressView.of(address)
+    assert view is not None
+    return view

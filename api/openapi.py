@@ -21,12 +21,23 @@ REQUEST_ID_HEADER = "X-Request-ID"
 API_CHANGELOG = """
 ## Changelog
 
+- **2026-12-02 — the simulation's request rate in percent (breaking).** `POST /v1/loan-simulations`
+  takes `monthly_rate_percent` (`"1.99"` for 1,99 % a month, up to two decimals, from `"0.00"` to the
+  lender's cap) instead of `monthly_rate` as a fraction (`"0.0199"`): requests and answers now speak
+  one unit. A body that still sends `monthly_rate` answers 422 naming it; a rate above the cap
+  answers 422 naming `monthly_rate_percent`, with the cap in percent.
+- **2026-12-02 — the postal address at sign-up (breaking).** `POST /v1/auth/register` requires
+  `address` (`postal_code` as `"01310-100"` or `"01310100"`, `street`, `number`, optional
+  `complement`, `district`, `city`, `state` as one of the 27 UFs); a missing or bad field answers
+  422 naming it (`address.postal_code`). The contract (CCB) names the borrower with it.
+  `GET /v1/me` shows it as `address` (null for customers registered before, who add it with the new
+  `PUT /v1/me/address`; until they do, the contract step waits and is not issued).
 - **2026-12 — rates in percent (breaking).** Every rate the API answers with is a percentage with two
   decimals, rounded half-even as the CET is disclosed (Resolução CMN 4.881/2020): `"1.99"` is 1,99 % a
   month. `OfferView.monthly_rate`, `OfferView.cet_monthly`, `OfferView.cet_annual` and
   `LoanApplicationView.monthly_rate` were fractions with every digit (`"0.318787367204731163436246082137006"`);
   they are now `"31.88"`, as `POST /v1/loan-simulations` and the signed contract (CCB) already show them.
-  The simulation's *request* field `monthly_rate` is unchanged (a fraction, `"0.0199"`).
+  (The simulation's request field followed on 2026-12-02, above.)
 """
 
 _DESCRIPTIONS = {

@@ -54,7 +54,7 @@ from fastapi import FastAPI, Header  # noqa: E402
 from api.routes.loans import LoanRequest  # noqa: E402
 from api.routes.simulations import LoanSimulationRequest  # noqa: E402
 
-SIMULATION_BODY = {"amount": "10000.00", "term_months": 12, "monthly_rate": "0.0199", "amortization": "price"}
+SIMULATION_BODY = {"amount": "10000.00", "term_months": 12, "monthly_rate_percent": "1.99", "amortization": "price"}
 LOAN_BODY = {"amount": "5000.00", "term_months": 12, "amortization": "price"}
 UVICORN_OPTIONS = ["--workers", "1", "--no-access-log", "--log-level", "warning"]
 

@@ -6,6 +6,10 @@ JSON strings ("10000.00", never 10000.0), and every amount in the answer is a st
 decimals. Bad input answers 422 `application/problem+json` naming each bad field, in two passes:
 first the shape of the body (unknown fields, malformed decimals, wrong types), then the rules of
 the kernel and the lender's limits from settings (`Settings.credit`), all reported together.
+
+Rates have one representation, both ways: percent with two decimals. The request's
+`monthly_rate_percent` is `"1.99"` for 1,99 % a month, as the answer's CET and the offer's rates are
+written (`api.fields.RatePercentOut`); the kernel gets it as the fraction 0.0199.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from domain.credit import (
     simulate,
 )
 from domain.credit.due_dates import add_months
+from domain.credit.money import as_percent
 
 router = APIRouter(tags=["loan simulations"])
 
@@ -64,6 +69,23 @@ def _decimal_from_string(value: object) -> Decimal:
     return Decimal(value.strip())
 
 
+_PERCENT_TEXT = re.compile(r"-?\d{1,3}(\.\d{1,2})?")
+RATE_FIELD = "monthly_rate_percent"
+
+
+def _percent_from_string(value: object) -> Decimal:
+    if not isinstance(value, str) or not _PERCENT_TEXT.fullmatch(value.strip()):
+        raise PydanticCustomError(
+            "percent_string", 'must be a percentage as a string with up to two decimals, e.g. "1.99" for 1,99 % a month'
+        )
+    return Decimal(value.strip())
+
+
+PercentString = Annotated[
+    Decimal,
+    BeforeValidator(_percent_from_string),
+    WithJsonSchema({"type": "string", "pattern": f"^{_PERCENT_TEXT.pattern}$", "examples": ["1.99"]}),
+]
 DecimalString = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_string),
@@ -89,7 +111,15 @@ class LoanSimulationRequest(BaseModel):
 
     amount: Annotated[DecimalString, Field(description='Amount asked, in reais, e.g. "10000.00"')]
     term_months: StrictInt
-    monthly_rate: Annotated[DecimalString, Field(description='Monthly effective rate, e.g. "0.0200" for 2%')]
+    monthly_rate_percent: Annotated[
+        PercentString,
+        Field(
+            description=(
+                "Monthly effective interest rate in percent with up to two decimals, as every rate the API "
+                'answers with: "1.99" is 1,99 % a month. From 0.00 to the lender\'s cap (Settings.credit)'
+            )
+        ),
+    ]
     amortization: Amortization
     release_date: DateIn | None = Field(default=None, description="Defaults to today in Brasília")
     first_due_date: DateIn | None = Field(default=None, description="Defaults to one month after the release")
@@ -162,7 +192,7 @@ async def create_loan_simulation(body: LoanSimulationRequest, settings: Settings
     already_bad = {problem.field for problem in problems}
     problems += [p for p in problems_with_limits(terms, limits) if p.field not in already_bad]
     if problems:
-        raise _validation_error(problems)
+        raise _validation_error([_in_percent(p, limits) for p in problems])
     try:
         # A short schedule prices in a fraction of a millisecond: on the event loop, that is cheaper
         # than the hop to the threadpool. A long one would hold the loop for milliseconds.
@@ -171,7 +201,7 @@ async def create_loan_simulation(body: LoanSimulationRequest, settings: Settings
         else:
             simulation = await run_in_threadpool(simulate, terms)
     except InvalidLoanTerms as exc:
-        raise _validation_error(list(exc.problems)) from exc
+        raise _validation_error([_in_percent(p, limits) for p in exc.problems]) from exc
     # The response model is built (and validated) once, here; FastAPI would validate it again.
     return Response(_response(simulation).model_dump_json(), media_type="application/json")
 
@@ -188,7 +218,7 @@ def _terms_from(body: LoanSimulationRequest) -> LoanTerms:
     return LoanTerms(
         amount=body.amount,
         term_months=body.term_months,
-        monthly_rate=body.monthly_rate,
+        monthly_rate=body.monthly_rate_percent / 100,
         amortization=body.amortization,
         release_date=release,
         first_due_date=body.first_due_date or add_months(release, 1),
@@ -197,6 +227,16 @@ def _terms_from(body: LoanSimulationRequest) -> LoanTerms:
         grace_months=body.grace_months,
         fees=tuple(Fee(name=fee.name, amount=fee.amount) for fee in body.fees),
     )
+
+
+def _in_percent(problem: TermProblem, limits: OfferLimits) -> TermProblem:
+    """The kernel names the rate as the fraction it works with; the caller sent it in percent."""
+    if problem.field != "monthly_rate":
+        return problem
+    if problem.code == "limit":
+        cap = as_percent(limits.max_monthly_rate)
+        return TermProblem(RATE_FIELD, problem.code, f"must not exceed {cap:.2f} (percent a month)")
+    return TermProblem(RATE_FIELD, problem.code, problem.message)
 
 
 def _validation_error(problems: list[TermProblem]) -> RequestValidationError:

@@ -34,6 +34,16 @@ from workflows.contracts.servicing import servicing_workflow_id
 T = TypeVar("T")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 PASSWORD = "demo-password-2026"
+# The demo customer's postal address, which the contract (CCB) prints.
+DEMO_ADDRESS = {
+    "postal_code": "01310-100",
+    "street": "Avenida Paulista",
+    "number": "1578",
+    "complement": "apartamento 42",
+    "district": "Bela Vista",
+    "city": "São Paulo",
+    "state": "SP",
+}
 
 
 class DemoFailed(Exception):
@@ -119,6 +129,7 @@ class Journey:
                     "birth_date": birth.isoformat(),
                     "phone": "+5511912345678",
                     "monthly_income": "12000.00",
+                    "address": DEMO_ADDRESS,
                 },
             ),
             201,
@@ -155,7 +166,7 @@ class Journey:
         simulation = _expect(
             await self.api.post(
                 "/v1/loan-simulations",
-                json={"amount": amount, "term_months": term, "monthly_rate": "0.0199", "amortization": "price"},
+                json={"amount": amount, "term_months": term, "monthly_rate_percent": "1.99", "amortization": "price"},
             ),
             200,
             what="simulate",

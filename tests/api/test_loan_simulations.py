@@ -19,7 +19,7 @@ PATH = "/v1/loan-simulations"
 TEXTBOOK: dict[str, Any] = {
     "amount": "10000.00",
     "term_months": 12,
-    "monthly_rate": "0.0200",
+    "monthly_rate_percent": "2.00",
     "amortization": "price",
     "release_date": "2025-07-01",
     "first_due_date": "2025-08-01",
@@ -125,9 +125,12 @@ def problem_fields(response: httpx.Response) -> set[str]:
         ({"term_months": 0}, "term_months"),
         ({"term_months": 421}, "term_months"),
         ({"term_months": "12"}, "term_months"),
-        ({"monthly_rate": "-0.01"}, "monthly_rate"),
-        ({"monthly_rate": "0.21"}, "monthly_rate"),
-        ({"monthly_rate": 0.02}, "monthly_rate"),
+        ({"monthly_rate_percent": "-1.00"}, "monthly_rate_percent"),
+        ({"monthly_rate_percent": "20.01"}, "monthly_rate_percent"),
+        ({"monthly_rate_percent": 2.0}, "monthly_rate_percent"),
+        ({"monthly_rate_percent": "1.995"}, "monthly_rate_percent"),
+        ({"monthly_rate_percent": "2,00"}, "monthly_rate_percent"),
+        ({"monthly_rate_percent": "2.00", "monthly_rate": "0.0200"}, "monthly_rate"),
         ({"amortization": "bullet"}, "amortization"),
         ({"first_due_date": "2025-07-01"}, "first_due_date"),
         ({"first_due_date": "2025-08-31"}, "first_due_date"),
@@ -153,26 +156,49 @@ async def test_bad_input_answers_422_problem_naming_the_field(
 async def test_every_bad_field_of_the_same_kind_is_named_at_once(client: httpx.AsyncClient) -> None:
     response = await client.post(
         PATH,
-        json=TEXTBOOK | {"amount": "0", "term_months": 500, "monthly_rate": "0.5", "first_due_date": "2025-12-01"},
+        json=TEXTBOOK
+        | {"amount": "0", "term_months": 500, "monthly_rate_percent": "50.00", "first_due_date": "2025-12-01"},
     )
 
-    assert problem_fields(response) == {"amount", "term_months", "monthly_rate", "first_due_date"}
+    assert problem_fields(response) == {"amount", "term_months", "monthly_rate_percent", "first_due_date"}
 
 
 async def test_missing_required_fields_are_named(client: httpx.AsyncClient) -> None:
     response = await client.post(PATH, json={"amortization": "price"})
 
-    assert problem_fields(response) == {"amount", "term_months", "monthly_rate"}
+    assert problem_fields(response) == {"amount", "term_months", "monthly_rate_percent"}
 
 
 async def test_the_rate_cap_and_amount_limits_come_from_settings() -> None:
     app = build_app(CreditSettings(max_monthly_rate=Decimal("0.015"), max_amount=Decimal("5000.00")))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         refused = await client.post(PATH, json=TEXTBOOK)
-        accepted = await client.post(PATH, json=TEXTBOOK | {"amount": "5000.00", "monthly_rate": "0.015"})
+        accepted = await client.post(PATH, json=TEXTBOOK | {"amount": "5000.00", "monthly_rate_percent": "1.50"})
+        above = await client.post(PATH, json=TEXTBOOK | {"amount": "5000.00", "monthly_rate_percent": "1.51"})
 
-    assert problem_fields(refused) == {"amount", "monthly_rate"}
+    assert problem_fields(refused) == {"amount", "monthly_rate_percent"}
     assert accepted.status_code == 200
+    assert problem_fields(above) == {"monthly_rate_percent"}
+    # The cap is said in the unit the caller used: percent, not the kernel's fraction.
+    assert "1.50" in above.json()["errors"][0]["message"]
+
+
+async def test_the_rate_is_read_as_percent_the_unit_every_answer_uses(client: httpx.AsyncClient) -> None:
+    """ "2.00" is 2 % a month: the textbook loan's 945.60 installments, not a 0.02 % loan's."""
+    two_percent = (await client.post(PATH, json=TEXTBOOK)).json()
+    zero = (await client.post(PATH, json=TEXTBOOK | {"monthly_rate_percent": "0"})).json()
+
+    assert two_percent["installments"][0]["interest"] == "200.00"
+    assert zero["installments"][0]["payment"] == "833.33"
+    assert zero["total_interest"] == "0.00"
+
+
+def test_the_openapi_document_describes_the_rate_in_percent_both_ways() -> None:
+    schema = build_app().openapi()["components"]["schemas"]
+    request = schema["LoanSimulationRequest"]["properties"]
+    assert "monthly_rate" not in request
+    assert "percent" in request["monthly_rate_percent"]["description"]
+    assert "percent" in schema["LoanSimulationResponse"]["properties"]["cet_monthly"]["description"]
 
 
 def test_the_api_application_exposes_the_simulation_route() -> None:

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-SIMULATION = {"amount": "10000.00", "term_months": 12, "monthly_rate": "0.0199", "amortization": "price"}
+SIMULATION = {"amount": "10000.00", "term_months": 12, "monthly_rate_percent": "1.99", "amortization": "price"}
 
 
 def count(metrics: str, method: str, route: str, status: int) -> float:

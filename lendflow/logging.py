@@ -9,10 +9,17 @@ records too (uvicorn, temporalio's "Completing activity as failed"). It masks:
 
 - CPFs that stand as numbers of their own (``12345678901``, ``123.456.789-01``), not digits inside
   a longer token such as a hex document id or a uuid;
-- every value of a field that holds a CPF, a person's name or an e-mail (by the field's name);
+- every value of a field that holds a CPF, a person's name, an e-mail, a postal address, a phone
+  number, a birth date or a person's income (by the field's name; see :func:`personal_field_kind`);
 - e-mail addresses anywhere;
 - the personal values of the work at hand (the customer's name, e-mail and CPF that an activity
   received), wherever they appear, registered with :func:`remember_personal_values`.
+
+Names cannot be recognised in free text, so they never go there: code logs a dotted event name
+with keyword fields, and a person's data only in a field whose name says what it is (``full_name=``,
+``email=``), which is masked whatever its value. ``tests/foundation/test_log_free_text.py`` reads
+every log call in the tree and fails on one that formats a personal field into its message or into
+a field of another name.
 
 Tracebacks are Python's plain ones: no Rich traceback, never local variables.
 """
@@ -57,6 +64,36 @@ _NAME_FIELDS = frozenset(
         "signer_name",
         "mother_name",
         "recipient_name",
+    }
+)
+
+# A postal address, by its parts or whole. A bare ``address`` is masked unless its value is a
+# network endpoint (``services.ready address=127.0.0.1:5432``), which is not personal.
+_ADDRESS_FIELD = re.compile(
+    r"^(address|address_.+|.+_address|street|address_line|postal_code|zip_code|cep|complement|district)$",
+    re.IGNORECASE,
+)
+_NETWORK_ENDPOINT = re.compile(
+    r"[a-z][a-z0-9+.-]*://\S+"  # a URL
+    r"|\d{1,3}(\.\d{1,3}){3}(:\d+)?"  # IPv4, with its port
+    r"|\[?[0-9a-f]*:[0-9a-f:.]*\]?(:\d+)?"  # IPv6
+    r"|[a-z0-9.-]*[a-z][a-z0-9.-]*:\d+|localhost",  # host:port
+    re.IGNORECASE,
+)
+_NETWORK_ADDRESS_FIELDS = frozenset({"client_address", "remote_address", "ip_address", "bind_address", "peer_address"})
+_PHONE_FIELD = re.compile(r"(^|_)(phone|phone_number|mobile|telefone|celular)$", re.IGNORECASE)
+_BIRTH_DATE_FIELD = re.compile(r"(^|_)(birth_date|date_of_birth|birthday)$", re.IGNORECASE)
+# A person's income; not the lender's (``interest_income``, ``fee_income`` are the books').
+_INCOME_FIELDS = frozenset(
+    {
+        "income",
+        "incomes",
+        "monthly_income",
+        "declared_income",
+        "declared_monthly_income",
+        "income_estimate",
+        "salary",
+        "monthly_salary",
     }
 )
 
@@ -123,25 +160,39 @@ def remember_personal_values(values: Iterable[object]) -> None:
 
 
 @lru_cache(maxsize=1024)
-def _field_kind(key: str) -> str | None:
+def personal_field_kind(key: str) -> str | None:
+    """What personal datum a field of this name holds (``cpf``, ``email``, ``name``, ``address``,
+    ``phone``, ``birth_date``, ``income``), or None."""
+    lowered = key.lower()
     if _CPF_FIELD.search(key):
         return "cpf"
     if _EMAIL_FIELD.search(key):
         return "email"
-    if key.lower() in _NAME_FIELDS:
+    if lowered in _NAME_FIELDS:
         return "name"
+    if _ADDRESS_FIELD.search(key) and lowered not in _NETWORK_ADDRESS_FIELDS:
+        return "address"
+    if _PHONE_FIELD.search(key):
+        return "phone"
+    if _BIRTH_DATE_FIELD.search(key):
+        return "birth_date"
+    if lowered in _INCOME_FIELDS:
+        return "income"
     return None
 
 
 def is_personal_field(key: str) -> bool:
-    """Whether a field of this name holds a CPF, a person's name or an e-mail address."""
-    return _field_kind(key) is not None
+    """Whether a field of this name holds a CPF, a person's name, e-mail, address, phone number,
+    birth date or income."""
+    return personal_field_kind(key) is not None
 
 
 def _mask_field(key: str, value: Any) -> Any:
-    kind = _field_kind(key)
+    kind = personal_field_kind(key)
     if kind is None or value is None or isinstance(value, bool):
         return _mask(value)
+    if kind == "address" and isinstance(value, str) and _NETWORK_ENDPOINT.fullmatch(value.strip()):
+        return value
     if isinstance(value, (list, tuple)):
         return type(value)(_mask_field(key, item) for item in value)
     if kind == "cpf" and isinstance(value, (str, int)):
@@ -150,8 +201,8 @@ def _mask_field(key: str, value: Any) -> Any:
     if kind == "email" and isinstance(value, str):
         address = _EMAIL_PATTERN.fullmatch(value.strip())
         return f"***@{address.group(1)}" if address else MASK
-    if isinstance(value, str):
-        return MASK
+    if isinstance(value, str) or kind in ("address", "phone", "birth_date", "income"):
+        return MASK  # whatever its type: a PostalAddress, a date, a Decimal
     return _mask(value)
 
 

@@ -18,7 +18,8 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import structlog
@@ -200,3 +201,53 @@ async def test_failed_activity_logs_no_cpf_email_or_name(
     assert check.email.split("@")[0] not in lowered
     assert check.full_name.lower() not in lowered
     assert suffix not in lowered
+
+
+# Fields that hold a person's data, and an e-mail in the message, in both renderers
+
+
+@pytest.mark.parametrize("log_lines", [True, False], ids=["json", "console"], indirect=True)
+def test_personal_fields_and_an_email_in_the_message_are_masked_in_both_renderers(
+    log_lines: tuple[bool, io.StringIO],
+) -> None:
+    as_json, buffer = log_lines
+    suffix = "".join(random.choices(string.ascii_lowercase, k=8))
+    email = f"ana.{suffix}@example.com"
+    personal = {
+        "full_name": f"Ana Registro {suffix.capitalize()}",
+        "name": f"Ana {suffix.capitalize()}",
+        "email": f"contato.{suffix}@example.org",
+        "address": f"Rua {suffix.capitalize()}, 1500, Bela Vista, São Paulo",
+        "address_street": f"Avenida {suffix.capitalize()}",
+        "postal_code": f"0{random.randint(1000000, 9999999)}",
+        "monthly_income": Decimal(f"{random.randint(3000, 90000)}.{random.randint(10, 99)}"),
+        "phone": f"+55 11 9{random.randint(1000, 9999)}-{random.randint(1000, 9999)}",
+        "birth_date": date(1980 + random.randint(0, 20), 2, 3),
+    }
+    structlog.get_logger("tests.privacy").info(f"customer.registered by {email}", **personal)
+    # The standard library's way, as workflow.logger and the SDK write: a %-formatted message.
+    logging.getLogger("temporalio.workflow").warning("reminder sent to %s", email)
+    # Not personal, and readable as before: a network address, the lender's income, ids.
+    structlog.get_logger("tests.privacy").info(
+        "services.ready", address="127.0.0.1:5432", interest_income=Decimal("12.34"), customer_id=suffix
+    )
+
+    text = buffer.getvalue()
+    lines = text.splitlines()
+    assert len(lines) == 3
+    for value in [email, *personal.values()]:
+        shown = value.isoformat() if isinstance(value, date) else str(value)
+        assert shown.lower() not in text.lower()
+    assert suffix.capitalize() not in text
+    assert text.count("***@example.com") == 2
+    if as_json:
+        registered, reminder, ready = (json.loads(line) for line in lines)
+        assert {key: registered[key] for key in personal if key != "email"} == dict.fromkeys(
+            (key for key in personal if key != "email"), "***"
+        )
+        assert registered["email"] == "***@example.org"
+        assert reminder["event"] == "reminder sent to ***@example.com"
+        assert ready["address"] == "127.0.0.1:5432" and "12.34" in ready["interest_income"]
+    else:
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", lines[2])  # without the console's colours
+        assert "address=127.0.0.1:5432" in plain and "12.34" in plain

@@ -17,6 +17,7 @@ import typer
 
 from lendflow.commands import ops
 from lendflow.commands.app import app as customer_app
+from lendflow.commands.chaos import chaos
 from lendflow.commands.demo import demo
 from lendflow.commands.pipeline import dlq_app, pipeline
 from lendflow.commands.quote import quote
@@ -33,6 +34,7 @@ app.command("quote")(quote)
 app.add_typer(ops.app, name="ops")
 app.command("demo")(demo)
 app.command("app")(customer_app)
+app.command("chaos")(chaos)
 
 ServiceNames = Annotated[
     list[str] | None,

@@ -1,7 +1,8 @@
 """The customers' app, web build, in Debian's Chromium at phone size, against the real stack.
 
 One browser session walks the whole journey as a person would: a customer whose CPF the Federal
-Revenue refuses sees why; then a fresh customer signs up, uploads three photos, becomes active,
+Revenue refuses sees why; then a fresh customer signs up with a postal address (the CEP masked as
+typed, a bad UF refused in the form), uploads three photos, becomes active,
 simulates (the BFF goes away mid-way: the app shows its banner and carries on when it is back),
 double-taps apply (one application), accepts the offer, signs on the simulator's signing page, sees
 the money disbursed and installment 1 with its PIX code, which the simulator then pays as the bank
@@ -161,6 +162,15 @@ async def _sign_up(page: Page, person: dict[str, str]) -> None:
     await _tid(page, "signup-birth-date").fill(person["birth"])
     await _tid(page, "signup-income").fill("12.000,00")
     await _tid(page, "signup-password").fill(PASSWORD)
+    # The address the contract will name the customer with; the CEP's mask goes in as it is typed.
+    await _tid(page, "signup-address-postal-code").fill("01310100")
+    await expect(_tid(page, "signup-address-postal-code")).to_have_value("01310-100")
+    await _tid(page, "signup-address-street").fill("Avenida Paulista")
+    await _tid(page, "signup-address-number").fill("1578")
+    await _tid(page, "signup-address-complement").fill("apartamento 42")
+    await _tid(page, "signup-address-district").fill("Bela Vista")
+    await _tid(page, "signup-address-city").fill("São Paulo")
+    await _tid(page, "signup-address-state").fill("sp")
     await _tid(page, "signup-submit").click()
     await expect(_tid(page, "screen-onboarding")).to_be_visible(timeout=30_000)
 
@@ -193,6 +203,10 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             await _tid(page, "signup-submit").click()
             await expect(_tid(page, "signup-cpf-error")).to_be_visible()
             await expect(_tid(page, "signup-cpf")).to_have_value("529.982.247-24")
+            await _tid(page, "signup-address-state").fill("XX")
+            await _tid(page, "signup-submit").click()
+            await expect(_tid(page, "signup-address-state-error")).to_be_visible()
+            await expect(_tid(page, "signup-address-postal-code-error")).to_be_visible()
 
             # --- A CPF the Federal Revenue has as suspended: onboarding says why ---
             refused = await _person(stack, cpf_status="suspended")
@@ -243,11 +257,20 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             await _tid(page, "apply-submit").dblclick()
             await expect(_tid(page, "screen-loan")).to_be_visible(timeout=30_000)
             async with session_maker() as session:
-                customer_id = await session.scalar(select(Customer.id).where(Customer.email == person["email"]))
+                customer = await session.scalar(select(Customer).where(Customer.email == person["email"]))
+                assert customer is not None
+                customer_id = customer.id
                 applications = await session.scalar(
                     select(func.count()).select_from(LoanApplication).where(LoanApplication.customer_id == customer_id)
                 )
             assert applications == 1
+            # The address typed in the app is the one stored, the CEP as its digits and the UF in capitals.
+            assert customer.address is not None
+            assert (customer.address.postal_code, customer.address.city, customer.address.state) == (
+                "01310100",
+                "São Paulo",
+                "SP",
+            )
 
             # --- The offer, accepted ---
             status = _tid(page, "loan-status")

@@ -1,4 +1,5 @@
-/** Sign-up: each field checked here first (the CPF's check digits included), then by the BFF. */
+/** Sign-up: each field checked here first (the CPF's check digits and the address's CEP and UF
+ * included), then by the BFF. The address is the one the contract (CCB) will name the customer with. */
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation } from "@tanstack/react-query";
 import { Link, useRouter } from "expo-router";
@@ -8,6 +9,7 @@ import { z } from "zod";
 import { publicApi, unwrap } from "@/api/client";
 import { ApiProblem, fieldErrors, problemSentence } from "@/api/problems";
 import { logIn } from "@/auth/session";
+import { AddressFields, addressBody, addressSchema, EMPTY_ADDRESS } from "@/components/AddressFields";
 import { CpfInput } from "@/components/CpfInput";
 import { Button, Message, Screen, TextField, Title } from "@/components/ui";
 import { t } from "@/i18n";
@@ -38,6 +40,7 @@ export const signupSchema = z.object({
     .refine((text) => isAdult(parseBrazilianDate(text) ?? "0000-01-01"), { message: t("field.adult") }),
   monthly_income: z.string().refine((text) => Number(parseMoneyInput(text) ?? 0) > 0, { message: t("field.incomeInvalid") }),
   password: z.string().min(10, t("field.passwordShort")).max(128),
+  ...addressSchema.shape,
 });
 type SignupForm = z.infer<typeof signupSchema>;
 
@@ -54,7 +57,7 @@ export default function Signup() {
   const router = useRouter();
   const { control, handleSubmit, formState, setError } = useForm<SignupForm>({
     resolver: zodResolver(signupSchema),
-    defaultValues: { name: "", cpf: "", email: "", phone: "", birth_date: "", monthly_income: "", password: "" },
+    defaultValues: { name: "", cpf: "", email: "", phone: "", birth_date: "", monthly_income: "", password: "", ...EMPTY_ADDRESS },
   });
   const register = useMutation({
     mutationFn: async (form: SignupForm) => {
@@ -69,6 +72,7 @@ export default function Signup() {
             birth_date: parseBrazilianDate(form.birth_date) ?? "",
             monthly_income: parseMoneyInput(form.monthly_income) ?? "0.00",
             password: form.password,
+            address: addressBody(form),
           },
         }),
       );
@@ -77,7 +81,8 @@ export default function Signup() {
     onSuccess: () => router.replace("/onboarding"),
     onError: (error) => {
       if (error instanceof ApiProblem) {
-        for (const [field, message] of Object.entries(fieldErrors(error.problem))) {
+        for (const [bffField, message] of Object.entries(fieldErrors(error.problem))) {
+          const field = bffField.replace(/^address\./, ""); // the address's fields are the form's own
           if (field in signupSchema.shape) setError(field as Path<SignupForm>, { message });
         }
       }
@@ -112,6 +117,7 @@ export default function Signup() {
           )}
         />
       ))}
+      <AddressFields control={control} errors={formState.errors} />
       {general ? <Message tone="error" testID="signup-error">{general}</Message> : null}
       <Button label={t("signup.submit")} onPress={handleSubmit((form) => register.mutate(form))} busy={register.isPending} testID="signup-submit" />
       <Link href="/login" accessibilityRole="link">

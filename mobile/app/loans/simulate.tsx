@@ -6,12 +6,12 @@ import { StyleSheet, Text, View } from "react-native";
 
 import { api, unwrap } from "@/api/client";
 import { problemSentence } from "@/api/problems";
-import { PRODUCT_LIMITS, REFERENCE_MONTHLY_RATE, useMe, useSimulation } from "@/api/queries";
+import { PRODUCT_LIMITS, REFERENCE_MONTHLY_RATE_PERCENT, useMe, useSimulation } from "@/api/queries";
 import { SimulationForm, type SimulationValues } from "@/components/SimulationForm";
 import { Button, colors, Loading, Message, Row, Screen, Section, Title } from "@/components/ui";
 import { t } from "@/i18n";
 import { newIdempotencyKey } from "@/lib/ids";
-import { formatDate, formatFractionAsPercent, formatMoney, formatPercent } from "@/lib/format";
+import { formatDate, formatMoney, formatPercent } from "@/lib/format";
 import { useDebounced } from "@/lib/useDebounced";
 
 const DEBOUNCE_MS = 400;
@@ -45,7 +45,7 @@ export default function Simulate() {
     <Screen testID="screen-simulate">
       <Title>{t("simulate.title")}</Title>
       <SimulationForm limits={PRODUCT_LIMITS} onValid={setValues} onSubmit={(v) => setValues({ ...v })} />
-      <Message>{t("simulate.rateNote", { rate: formatFractionAsPercent(REFERENCE_MONTHLY_RATE) })}</Message>
+      <Message>{t("simulate.rateNote", { rate: formatPercent(REFERENCE_MONTHLY_RATE_PERCENT) })}</Message>
       {simulation.isFetching && !result ? <Loading label={t("common.loading")} /> : null}
       {result ? (
         <Section testID="simulation-result">

@@ -40,6 +40,13 @@ const BY_FIELD: Record<string, MessageKey> = {
   name: "field.nameInvalid",
   monthly_income: "field.incomeInvalid",
   amount: "field.amountInvalid",
+  "address.postal_code": "field.postalCodeInvalid",
+  "address.street": "field.streetInvalid",
+  "address.number": "field.numberInvalid",
+  "address.complement": "field.complementInvalid",
+  "address.district": "field.districtInvalid",
+  "address.city": "field.cityInvalid",
+  "address.state": "field.stateInvalid",
 };
 
 /** One Portuguese sentence per bad field the BFF named; the keys are the BFF's field names. */

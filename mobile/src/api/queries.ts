@@ -6,8 +6,9 @@ import { NetworkError } from "./network";
 import { ApiProblem } from "./problems";
 import type { SimulationValues } from "@/components/SimulationForm";
 
-/** The product's reference rate for simulations; the offer's own rate comes from the credit analysis. */
-export const REFERENCE_MONTHLY_RATE = "0.0199";
+/** The product's reference rate for simulations, in percent a month as the BFF writes every rate
+ * ("1.99" is 1,99 % a month); the offer's own rate comes from the credit analysis. */
+export const REFERENCE_MONTHLY_RATE_PERCENT = "1.99";
 export const PRODUCT_LIMITS = { minAmount: 500, maxAmount: 50000, minTerm: 3, maxTerm: 48 };
 export const POLL_MS = 2000;
 
@@ -87,7 +88,7 @@ export function useSimulation(values: SimulationValues | null) {
             amount: values!.amount,
             term_months: values!.term_months,
             amortization: values!.amortization,
-            monthly_rate: REFERENCE_MONTHLY_RATE,
+            monthly_rate_percent: REFERENCE_MONTHLY_RATE_PERCENT,
           },
         }),
       ),

@@ -351,6 +351,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/address": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set or replace the caller's postal address */
+        put: operations["put_my_address"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ops/applications": {
         parameters: {
             query?: never;
@@ -598,6 +615,75 @@ export interface components {
         AcceptRequest: {
             /** Offer Id */
             offer_id: string;
+        };
+        /** AddressIn */
+        AddressIn: {
+            /**
+             * City
+             * @description Cidade
+             * @example São Paulo
+             */
+            city: string;
+            /**
+             * Complement
+             * @description Complemento, optional
+             * @example conjunto 12
+             */
+            complement?: string | null;
+            /**
+             * District
+             * @description Bairro
+             * @example Bela Vista
+             */
+            district: string;
+            /**
+             * Number
+             * @description Número ("s/n" when none)
+             * @example 1578
+             */
+            number: string;
+            /**
+             * Postal Code
+             * @description CEP: 8 digits, bare or as 00000-000
+             * @example 01310-100
+             */
+            postal_code: string;
+            /**
+             * State
+             * @description UF: one of the 27 federative units
+             * @example SP
+             * @enum {string}
+             */
+            state: "AC" | "AL" | "AM" | "AP" | "BA" | "CE" | "DF" | "ES" | "GO" | "MA" | "MG" | "MS" | "MT" | "PA" | "PB" | "PE" | "PI" | "PR" | "RJ" | "RN" | "RO" | "RR" | "RS" | "SC" | "SE" | "SP" | "TO";
+            /**
+             * Street
+             * @description Logradouro
+             * @example Avenida Paulista
+             */
+            street: string;
+        };
+        /** AddressView */
+        AddressView: {
+            /** City */
+            city: string;
+            /** Complement */
+            complement?: string | null;
+            /** District */
+            district: string;
+            /** Number */
+            number: string;
+            /**
+             * Postal Code
+             * @description CEP as 00000-000
+             */
+            postal_code: string;
+            /**
+             * State
+             * @description UF
+             */
+            state: string;
+            /** Street */
+            street: string;
         };
         /**
          * Amortization
@@ -1059,10 +1145,11 @@ export interface components {
              */
             grace_months?: number;
             /**
-             * Monthly Rate
-             * @description Monthly effective rate, e.g. "0.0200" for 2%
+             * Monthly Rate Percent
+             * @description Monthly effective interest rate in percent with up to two decimals, as every rate the API answers with: "1.99" is 1,99 % a month. From 0.00 to the lender's cap (Settings.credit)
+             * @example 1.99
              */
-            monthly_rate: string;
+            monthly_rate_percent: string;
             /**
              * Release Date
              * @description Defaults to today in Brasília
@@ -1472,6 +1559,8 @@ export interface components {
         };
         /** Profile */
         Profile: {
+            /** @description The postal address; null for a customer registered before it was asked */
+            address?: components["schemas"]["AddressView"] | null;
             /**
              * Birth Date
              * Format: date
@@ -1582,6 +1671,8 @@ export interface components {
         };
         /** RegisterRequest */
         RegisterRequest: {
+            /** @description The postal address the contract (CCB) names the borrower with */
+            address: components["schemas"]["AddressIn"];
             /**
              * Birth Date
              * Format: date
@@ -3446,6 +3537,103 @@ export interface operations {
             };
             /** @description No such resource (or not the caller's) */
             404: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (Temporal, Kafka, Redis, a provider) is not available; retry later */
+            503: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_my_address: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (printable, up to 128 characters); one is made when absent. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddressIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddressView"];
+                };
+            };
+            /** @description The request cannot be read */
+            400: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    /** @description The bearer scheme and the error */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or not the caller's) */
+            404: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    /** @description The request id: yours, or the one the API made */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid; `errors` names each bad field */
+            422: {
                 headers: {
                     /** @description The request id: yours, or the one the API made */
                     "X-Request-ID"?: string;

@@ -15,11 +15,6 @@ export function formatPercent(value: string | number): string {
   return `${percent.format(Number(value))}%`;
 }
 
-/** A fraction ("0.0231") → "2,31%". */
-export function formatFractionAsPercent(value: string | number): string {
-  return formatPercent(Number(value) * 100);
-}
-
 /** "2026-03-05" or an ISO timestamp → "05/03/2026". A bare date is read as that calendar day. */
 export function formatDate(iso: string): string {
   const day = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T00:00:00Z`) : new Date(iso);

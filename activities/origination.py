@@ -1,6 +1,10 @@
 """Activities of loan origination. Each step's writes are batched into one activity and one
 transaction (read model + outbox event together), and every side effect at a provider carries an
 idempotency key derived from the application and the step, because activities run at least once.
+
+The application's status has one writer, the workflow: an activity writes a status only when its
+request carries the workflow's `StatusChange`, and only through `apply_status_change`, which refuses
+a move `NEXT_STATUSES` forbids (the read model never moves back or skips one).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from workflows.contracts.origination import (
     EXPOSURE_STATUSES,
     OPEN_STATUSES,
     PIX_KEY_NOT_THE_CUSTOMERS,
+    STATUS_MOVE_REFUSED,
     AnalysisRequest,
     ApplicantProfile,
     ApplicationStatus,
@@ -60,6 +65,7 @@ from workflows.contracts.origination import (
     StepRecord,
     VoidEnvelopeRequest,
     disbursement_ledger_key,
+    status_may_move,
 )
 
 
@@ -105,6 +111,58 @@ async def _follow_envelope(
         )
 
 
+async def apply_status_change(
+    session: AsyncSession, application: LoanApplication, change: StatusChange, **event_details: Any
+) -> bool:
+    """The read model takes the workflow's status change, with its `loan.<status>` outbox event, in
+    the caller's transaction; whether anything changed.
+
+    The same change applied again (a retried activity) changes nothing and records no second event.
+    A move NEXT_STATUSES forbids is refused (non-retryable): the read model never moves back or
+    skips a status, whoever asks. `event_details` add the step's own facts to the event."""
+    current = ApplicationStatus(application.status)
+    if not status_may_move(current, change.status):
+        raise ApplicationError(
+            f"application {change.application_id} may not move from {current} to {change.status}",
+            type=STATUS_MOVE_REFUSED,
+            non_retryable=True,
+        )
+    application.steps = _steps_json(change.steps)
+    if change.offer is not None:
+        application.offer = _offer_json(change.offer)
+        application.monthly_rate = change.offer.monthly_rate
+    if change.risk_band is not None:
+        application.risk_band = change.risk_band
+    if change.reserve_amount is not None:
+        application.reserved_amount = change.reserve_amount
+    signature = next((step for step in reversed(change.steps) if step.step == "signature"), None)
+    if signature is not None and signature.outcome in _ENVELOPE_OUTCOMES:
+        await _follow_envelope(session, change.application_id, None, EnvelopeStatus(signature.outcome))
+    if (current, application.failed_step, application.status_reason) == (
+        change.status,
+        change.failed_step,
+        change.reason,
+    ):
+        return False
+    application.status = change.status
+    application.failed_step = change.failed_step
+    application.status_reason = change.reason
+    record_event(
+        session,
+        f"loan.{change.status}",
+        change.application_id,
+        {
+            "application_id": change.application_id,
+            "customer_id": change.customer_id,
+            "status": change.status,
+            "failed_step": change.failed_step,
+            "reason": change.reason,
+            **event_details,
+        },
+    )
+    return True
+
+
 class OriginationActivities(OriginationActivityContract):
     def __init__(
         self,
@@ -140,7 +198,7 @@ class OriginationActivities(OriginationActivityContract):
 
     @activity.defn
     async def start_analysis(self, request: AnalysisRequest) -> ApplicantProfile:
-        """Mark the application `analyzing` and load what eligibility and the policy need."""
+        """Load what eligibility and the policy need; the application becomes `analyzing`."""
         async with self._sessions() as session, session.begin():
             application = await self._application(session, request.application_id)
             customer = await self._customer(session, request.customer_id)
@@ -160,11 +218,8 @@ class OriginationActivities(OriginationActivityContract):
                     LoanApplication.status.in_(EXPOSURE_STATUSES),
                 )
             )
-            if application.status == "submitted":
-                application.status = ApplicationStatus.ANALYZING
-                record_event(
-                    session, "loan.analyzing", request.application_id, {"application_id": request.application_id}
-                )
+            if request.status is not None:
+                await apply_status_change(session, application, request.status)
             return ApplicantProfile(
                 customer_status=customer.status,
                 monthly_income=customer.monthly_income,
@@ -186,35 +241,9 @@ class OriginationActivities(OriginationActivityContract):
 
     @activity.defn
     async def record_status(self, change: StatusChange) -> None:
-        """The read model's new status and its outbox event, in one transaction."""
+        """A status change no other activity carries (offer_ready, a review, a pause, the end)."""
         async with self._sessions() as session, session.begin():
-            application = await self._application(session, change.application_id)
-            application.status = change.status
-            application.steps = _steps_json(change.steps)
-            if change.offer is not None:
-                application.offer = _offer_json(change.offer)
-                application.monthly_rate = change.offer.monthly_rate
-            if change.risk_band is not None:
-                application.risk_band = change.risk_band
-            if change.reserve_amount is not None:
-                application.reserved_amount = change.reserve_amount
-            application.failed_step = change.failed_step
-            application.status_reason = change.reason
-            signature = next((step for step in reversed(change.steps) if step.step == "signature"), None)
-            if signature is not None and signature.outcome in _ENVELOPE_OUTCOMES:
-                await _follow_envelope(session, change.application_id, None, EnvelopeStatus(signature.outcome))
-            record_event(
-                session,
-                f"loan.{change.status}",
-                change.application_id,
-                {
-                    "application_id": change.application_id,
-                    "customer_id": change.customer_id,
-                    "status": change.status,
-                    "failed_step": change.failed_step,
-                    "reason": change.reason,
-                },
-            )
+            await apply_status_change(session, await self._application(session, change.application_id), change)
 
     @activity.defn
     async def release_limit(self, release: LimitRelease) -> None:
@@ -230,7 +259,11 @@ class OriginationActivities(OriginationActivityContract):
     async def prepare_contract(self, request: ContractRequest) -> ContractSent:
         """Render the CCB, store it in the ECM, send it for signature, and record all of it."""
         offer = request.offer
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
+            if request.accepted is not None:  # the acceptance (and its reservation) before the contract
+                await apply_status_change(
+                    session, await self._application(session, request.application_id), request.accepted
+                )
             customer = await self._customer(session, request.customer_id)
             name, email, cpf = customer.name, customer.email, customer.cpf
         # The full CPF goes into the document (kept in the ECM) and to the eSignature provider, never
@@ -278,17 +311,9 @@ class OriginationActivities(OriginationActivityContract):
                         signing_url=envelope.signers[0].signing_url,
                     )
                 )
-                application.status = ApplicationStatus.CONTRACT_SENT
-                application.steps = _steps_json(request.steps)
-                record_event(
-                    session,
-                    "loan.contract_sent",
-                    request.application_id,
-                    {
-                        "application_id": request.application_id,
-                        "envelope_id": envelope.envelope_id,
-                        "sha256": stored.sha256,
-                    },
+            if request.status is not None:
+                await apply_status_change(
+                    session, application, request.status, envelope_id=envelope.envelope_id, sha256=stored.sha256
                 )
         return ContractSent(
             document_id=str(document.id),
@@ -305,7 +330,11 @@ class OriginationActivities(OriginationActivityContract):
         The certificate binds the signer, the time and the envelope to the SHA-256 of the contract
         Lendflow stored; a provider that attests another document is a permanent refusal.
         """
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
+            if request.status is not None:  # `signed`, whatever becomes of the certificate
+                await apply_status_change(
+                    session, await self._application(session, request.application_id), request.status
+                )
             envelope_row = await session.get(SignatureEnvelope, request.envelope_id)
             if envelope_row is None:
                 raise ApplicationError(
@@ -455,17 +484,8 @@ class OriginationActivities(OriginationActivityContract):
                     ledger.Posting(ledger.FEE_INCOME, credit=offer.fees_total),
                 ],
             )
-            if application.status != "disbursing":  # not again when this activity is retried
-                if application.status == "contract_sent":
-                    record_event(
-                        session, "loan.signed", request.application_id, {"application_id": request.application_id}
-                    )
-                    await _follow_envelope(session, request.application_id, None, EnvelopeStatus.SIGNED)
-                application.status = ApplicationStatus.DISBURSING
-                record_event(
-                    session, "loan.disbursing", request.application_id, {"application_id": request.application_id}
-                )
-            application.steps = _steps_json(request.steps)
+            if request.signed is not None:
+                await apply_status_change(session, application, request.signed)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
             # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
             requested_at = (
@@ -481,7 +501,13 @@ class OriginationActivities(OriginationActivityContract):
                 end_to_end_id=self._pix.payout_end_to_end_id(requested_at, payout_key),
                 ask_first=activity.info().attempt > 1,
             )
-        return DisbursementStarted(end_to_end_id=payout.end_to_end_id, ledger_key=ledger_key)
+        if request.status is not None:
+            # `disbursing` once the PSP took the payout: a refused key leaves the application `signed`
+            # (paused for ops), and the read model never has to move back.
+            async with self._sessions() as session, session.begin():
+                application = await self._application(session, request.application_id)
+                await apply_status_change(session, application, request.status, end_to_end_id=payout.end_to_end_id)
+        return DisbursementStarted(end_to_end_id=payout.end_to_end_id)
 
     @activity.defn
     async def reverse_disbursement(self, reversal: LedgerReversal) -> None:
@@ -507,17 +533,11 @@ class OriginationActivities(OriginationActivityContract):
                 session.add_all(
                     Installment(application_id=application.id, **asdict(i)) for i in completion.offer.installments
                 )
-            if application.status != "disbursed":
-                application.status = ApplicationStatus.DISBURSED
-                application.reserved_amount = Decimal("0")
-                application.steps = _steps_json(completion.steps)
-                record_event(
+            if completion.status is not None:
+                await apply_status_change(
                     session,
-                    "loan.disbursed",
-                    completion.application_id,
-                    {
-                        "application_id": completion.application_id,
-                        "amount_released": str(completion.offer.amount_released),
-                        "end_to_end_id": completion.end_to_end_id,
-                    },
+                    application,
+                    completion.status,
+                    amount_released=str(completion.offer.amount_released),
+                    end_to_end_id=completion.end_to_end_id,
                 )

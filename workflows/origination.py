@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.business_calendar import business_date
     from domain.credit import Amortization, InvalidLoanTerms, LoanSimulation, LoanTerms, simulate
     from domain.credit.due_dates import add_months
-    from domain.credit_policy import CreditAssessmentInput, affordable, decide_credit
+    from domain.credit_policy import CreditAssessmentInput, CreditDecision, affordable, decide_credit
     from workflows import business_metrics
     from workflows.activity_options import COMPENSATION, DATABASE_WRITE, PROVIDER_CALL
     from workflows.contracts.origination import (
@@ -38,11 +38,13 @@ with workflow.unsafe.imports_passed_through():
         TERMINAL_STATUSES,
         AcceptOffer,
         AnalysisRequest,
+        ApplicantProfile,
         ApplicationState,
         ApplicationStatus,
         CancellationAccepted,
         CancellationRequest,
         ContractRequest,
+        ContractSent,
         CreditReportRequest,
         DisbursementCompletion,
         DisbursementRequest,
@@ -67,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         VoidEnvelopeRequest,
         disbursement_ledger_key,
         refusal_key,
+        status_may_move,
     )
     from workflows.contracts.servicing import ServicingInput, servicing_workflow_id
     from workflows.search_attributes import CUSTOMER_ID, FAILED_STEP, LOAN_AMOUNT, LOAN_STATUS, RETRYING_STEP, RISK_BAND
@@ -83,6 +86,27 @@ PAUSE_FOR_CORRECTION = "pause-for-correction"
 RETRYING_VISIBLE = "retrying-visible"
 # Added 2026-12-02: the provider's signature evidence is stored as a certificate beside the contract.
 SIGNATURE_CERTIFICATE = "signature-certificate"
+# Added 2026-12-02: the workflow is the one writer of the application's status, and a status change
+# rides on the step activity that runs when it happens (start_analysis, prepare_contract for the
+# acceptance and the envelope, issue_signature_certificate, disburse, complete_disbursement);
+# `record_status` runs only where no activity does (offer_ready, manual review, a pause, the end).
+ONE_STATUS_WRITER = "one-status-writer"
+
+
+class WorkflowInvariantBroken(RuntimeError):
+    """State this workflow's own code guarantees is missing or wrong: a bug, never a business outcome.
+
+    Deliberately not an ApplicationError (and not in `workflow_failure_exception_types`): it fails
+    the workflow *task*, which Temporal retries until a worker with fixed code runs it, so the
+    application resumes where it stopped. An ApplicationError would fail the execution at once,
+    skipping the compensations (a payout may be in flight). Unlike an `assert`, it survives
+    `python -O` and says what broke."""
+
+
+def _required(value: T | None, what: str) -> T:
+    if value is None:
+        raise WorkflowInvariantBroken(f"{what} is missing")
+    return value
 
 
 class ApplicationEnded(Exception):
@@ -160,6 +184,9 @@ class LoanOriginationWorkflow:
         self._signature: ProviderEvent | None = None
         self._payout: ProviderEvent | None = None
         self._seen_events: set[str] = set()
+        self._one_writer = False  # set by _journey from workflow.patched(ONE_STATUS_WRITER)
+        # The `signed` change the read model may not have yet, which the payout's activity carries.
+        self._unwritten_signature: StatusChange | None = None
 
     # --- Queries, signals and updates -------------------------------------------------------
 
@@ -288,24 +315,41 @@ class LoanOriginationWorkflow:
         )
 
     async def _journey(self, application: LoanApplicationInput) -> None:
-        policy = application.policy
-        # 1. Eligibility: the customer is active, has no other open application, asks within limits.
+        # Since ONE_STATUS_WRITER the status rides on the step activities that run when it changes
+        # (fewer activities per journey); executions started before keep their `record_status` calls.
+        self._one_writer = workflow.patched(ONE_STATUS_WRITER)
+        profile = await self._check_eligibility(application)
+        decision, offer = await self._analyse_credit(application, profile)
+        if decision.outcome == "manual_review":
+            offer = await self._reviewed_offer(application, decision)
+        await self._offer_to_customer(application, offer, decision.risk_band)
+        contract = await self._contract(application, offer)
+        await self._await_signature(application, contract)
+        await self._pay_out(application, offer)
+
+    # --- The steps --------------------------------------------------------------------------
+
+    async def _check_eligibility(self, application: LoanApplicationInput) -> ApplicantProfile:
+        """1. The customer is active, has no other open application, asks within the product's limits."""
         profile = await self._step(
             "eligibility",
             lambda: workflow.execute_activity_method(
                 OriginationActivityContract.start_analysis,
-                AnalysisRequest(application.application_id, application.customer_id),
+                AnalysisRequest(
+                    application.application_id,
+                    application.customer_id,
+                    status=self._status_change(ApplicationStatus.ANALYZING),
+                ),
                 **DATABASE_WRITE,
             ),
         )
-        self._status = ApplicationStatus.ANALYZING
-        self._set_status_attribute()
+        self._enter(ApplicationStatus.ANALYZING)
         problems: list[str] = []
         if profile.customer_status != "active":
             problems.append("customer_not_active")
         if profile.other_open_applications:
             problems.append("another_application_open")
-        limits = policy.limits
+        limits = application.policy.limits
         if not (limits.min_amount <= application.amount <= limits.max_amount):
             problems.append("amount_outside_product_limits")
         if not (limits.min_term_months <= application.term_months <= limits.max_term_months):
@@ -314,8 +358,13 @@ class LoanOriginationWorkflow:
             self._record("eligibility", "declined", ",".join(problems))
             raise ApplicationEnded(ApplicationStatus.DECLINED, ",".join(problems))
         self._record("eligibility", "passed")
+        return profile
 
-        # 2. Credit analysis: the bureau answers, the policy decides inside the workflow.
+    async def _analyse_credit(
+        self, application: LoanApplicationInput, profile: ApplicantProfile
+    ) -> tuple[CreditDecision, Offer]:
+        """2. The bureau answers, the policy decides inside the workflow, the kernel prices the offer."""
+        policy = application.policy
         report = await self._step(
             "credit_analysis",
             lambda: workflow.execute_activity_method(
@@ -337,9 +386,10 @@ class LoanOriginationWorkflow:
         if decision.outcome == "decline":
             self._record("credit_analysis", "declined", ",".join(decision.reasons))
             raise ApplicationEnded(ApplicationStatus.DECLINED, ",".join(decision.reasons))
-        assert decision.risk_band is not None and decision.monthly_rate is not None
-        workflow.upsert_search_attributes([RISK_BAND.value_set(decision.risk_band)])
-        offer = self._price(application, decision.risk_band, decision.monthly_rate)
+        risk_band = _required(decision.risk_band, "the risk band of an approving decision")
+        monthly_rate = _required(decision.monthly_rate, "the rate of an approving decision")
+        workflow.upsert_search_attributes([RISK_BAND.value_set(risk_band)])
+        offer = self._price(application, risk_band, monthly_rate)
         if not affordable(max(i.payment for i in offer.installments), profile.monthly_income, policy.credit):
             self._record("credit_analysis", "declined", "affordability")
             raise ApplicationEnded(ApplicationStatus.DECLINED, "affordability")
@@ -347,40 +397,54 @@ class LoanOriginationWorkflow:
         if decision.outcome == "approve":
             business_metrics.count(business_metrics.APPLICATIONS_APPROVED)
         self._raise_if_cancelled()  # cancelled during the analysis: no review, no offer
+        return decision, offer
 
-        # 3. Manual review when the policy asks for one.
-        if decision.outcome == "manual_review":
-            business_metrics.count(business_metrics.APPLICATIONS_SENT_TO_REVIEW)
-            await self._manual_review(application)
-            offer = self._price(application, decision.risk_band, decision.monthly_rate)
+    async def _reviewed_offer(self, application: LoanApplicationInput, decision: CreditDecision) -> Offer:
+        """3. Manual review when the policy asks for one; approved, the offer is priced again (now)."""
+        business_metrics.count(business_metrics.APPLICATIONS_SENT_TO_REVIEW)
+        await self._manual_review(application)
+        risk_band = _required(decision.risk_band, "the risk band of a reviewed decision")
+        monthly_rate = _required(decision.monthly_rate, "the rate of a reviewed decision")
+        return self._price(application, risk_band, monthly_rate)
 
-        # 4. Offer, accepted through the accept_offer Update before it expires.
+    async def _offer_to_customer(self, application: LoanApplicationInput, offer: Offer, risk_band: str | None) -> None:
+        """4. The offer, accepted through the accept_offer Update before it expires."""
         self._offer = offer
-        await self._change_status(ApplicationStatus.OFFER_READY, offer=offer, risk_band=decision.risk_band)
+        await self._write_status(self._transition(ApplicationStatus.OFFER_READY, offer=offer, risk_band=risk_band))
         if not await self._wait(lambda: self._accepted is not None, offer.expires_at - workflow.now()):
             self._record("offer", "expired")
             raise ApplicationEnded(ApplicationStatus.EXPIRED, "offer_expired")
         self._record("offer", "accepted", f"by {self._last_actor}")
-        await self._change_status(ApplicationStatus.OFFER_ACCEPTED, offer=offer, reserve_amount=offer.amount_financed)
+
+    async def _contract(self, application: LoanApplicationInput, offer: Offer) -> ContractSent:
+        """5. The acceptance reserves the limit; the CCB goes to the ECM and out for eSignature."""
+        accepted = self._transition(ApplicationStatus.OFFER_ACCEPTED, offer=offer, reserve_amount=offer.amount_financed)
+        if not self._one_writer:
+            await self._write_status(accepted)
         self._register_compensation(
             "release_limit",
             lambda: workflow.execute_activity_method(
                 OriginationActivityContract.release_limit, LimitRelease(application.application_id), **COMPENSATION
             ),
         )
-
-        # 5. Contract: the CCB in the ECM, sent for eSignature; reminders; expiry voids the envelope.
         self._raise_if_cancelled()
         contract = await self._step(
             "contract",
             lambda: workflow.execute_activity_method(
                 OriginationActivityContract.prepare_contract,
-                ContractRequest(application.application_id, application.customer_id, offer, self._steps_snapshot()),
+                ContractRequest(
+                    application.application_id,
+                    application.customer_id,
+                    offer,
+                    self._steps_snapshot(),
+                    # Sent again on a retry after a pause: the read model takes the same status twice.
+                    accepted=accepted if self._one_writer else None,
+                    status=self._status_change(ApplicationStatus.CONTRACT_SENT),
+                ),
                 **PROVIDER_CALL,
             ),
         )
-        self._status = ApplicationStatus.CONTRACT_SENT
-        self._set_status_attribute()
+        self._enter(ApplicationStatus.CONTRACT_SENT)
         self._record("contract", "sent", contract.envelope_id)
         self._register_compensation(
             "void_envelope",
@@ -390,6 +454,11 @@ class LoanOriginationWorkflow:
                 **COMPENSATION,
             ),
         )
+        return contract
+
+    async def _await_signature(self, application: LoanApplicationInput, contract: ContractSent) -> None:
+        """6. Reminders while the customer has not signed; the envelope's expiry ends the application."""
+        policy = application.policy
         signature_deadline = workflow.now() + policy.signature_ttl
         while self._signature is None:
             remaining = signature_deadline - workflow.now()
@@ -418,17 +487,25 @@ class LoanOriginationWorkflow:
             (n, c) for n, c in self._compensations if n != "void_envelope"
         ]  # signed: nothing to void
         self._record("signature", "signed")
-        if workflow.patched(SIGNED_IN_READ_MODEL):
-            # The customer and ops see the signature at once, not only when the payout is requested
-            # (which a PIX provider that keeps failing can hold back for a long while).
-            await self._change_status(ApplicationStatus.SIGNED)
+        if self._one_writer:
+            # The signature rides on the certificate's activity, which writes it before it asks the
+            # provider for the evidence; if that activity fails, the payout's activity writes it.
+            self._unwritten_signature = self._transition(ApplicationStatus.SIGNED)
+            if await self._certify_signature(application, contract.envelope_id, self._unwritten_signature):
+                self._unwritten_signature = None
         else:
-            self._status = ApplicationStatus.SIGNED
-        if workflow.patched(SIGNATURE_CERTIFICATE):
-            await self._certify_signature(application, contract.envelope_id)
+            if workflow.patched(SIGNED_IN_READ_MODEL):
+                # The customer and ops see the signature at once, not only when the payout is requested
+                # (which a PIX provider that keeps failing can hold back for a long while).
+                await self._write_status(self._transition(ApplicationStatus.SIGNED))
+            else:
+                self._unwritten_signature = self._transition(ApplicationStatus.SIGNED, search_attribute=False)
+            if workflow.patched(SIGNATURE_CERTIFICATE):
+                await self._certify_signature(application, contract.envelope_id, None)
         self._raise_if_cancelled()
 
-        # 6-7. From the payout request on, money may be moving: a cancellation no longer undoes it.
+    async def _pay_out(self, application: LoanApplicationInput, offer: Offer) -> None:
+        """7-8. From the payout request on, money may be moving: a cancellation no longer undoes it."""
         payout = asyncio.ensure_future(self._disburse(application, offer))
         while not payout.done():
             try:
@@ -472,28 +549,34 @@ class LoanOriginationWorkflow:
                     offer,
                     self._corrections.get("pix_key"),
                     self._steps_snapshot(),
+                    signed=self._unwritten_signature,
+                    status=self._status_change(ApplicationStatus.DISBURSING),
                 ),
                 **PROVIDER_CALL,
             ),
         )
-        self._status = ApplicationStatus.DISBURSING
-        self._set_status_attribute()
+        self._unwritten_signature = None
+        self._enter(ApplicationStatus.DISBURSING)
         self._record("disbursement", "requested", disbursement.end_to_end_id)
         if not await self._wait(lambda: self._payout is not None, policy.payout_settlement_timeout, cancellable=False):
             self._record("disbursement", "unsettled")
             raise ApplicationEnded(ApplicationStatus.FAILED, "payout_not_settled", "disbursement")
-        assert self._payout is not None
-        if not self._payout.type.endswith("settled"):
-            self._record("disbursement", "failed", str(self._payout.data.get("failure_reason", "")) or None)
+        settlement = _required(self._payout, "the payout event the wait returned on")
+        if not settlement.type.endswith("settled"):
+            self._record("disbursement", "failed", str(settlement.data.get("failure_reason", "")) or None)
             raise ApplicationEnded(ApplicationStatus.FAILED, "payout_failed", "disbursement")
         self._compensations.clear()  # the money is out: from here the loan lives in servicing
         self._record("disbursement", "settled", disbursement.end_to_end_id)
 
-        # 7. Servicing as a workflow of its own, then `disbursed`.
+        # Servicing as a workflow of its own, then `disbursed`.
         await workflow.execute_activity_method(
             OriginationActivityContract.complete_disbursement,
             DisbursementCompletion(
-                application.application_id, offer, disbursement.end_to_end_id, self._steps_snapshot()
+                application.application_id,
+                offer,
+                disbursement.end_to_end_id,
+                self._steps_snapshot(),
+                status=self._status_change(ApplicationStatus.DISBURSED, reserve_amount=Decimal("0")),
             ),
             **DATABASE_WRITE,
         )
@@ -505,8 +588,7 @@ class LoanOriginationWorkflow:
             id=servicing_workflow_id(application.application_id),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
-        self._status = ApplicationStatus.DISBURSED
-        self._set_status_attribute()
+        self._enter(ApplicationStatus.DISBURSED)
         business_metrics.count(business_metrics.APPLICATIONS_DISBURSED)
         business_metrics.count_disbursed(offer.amount_released)
 
@@ -533,21 +615,27 @@ class LoanOriginationWorkflow:
                     raise ApplicationEnded(ApplicationStatus.FAILED, f"{name}_failed", name) from err
                 await self._pause(name, str(err.cause or err))
 
-    async def _certify_signature(self, application: LoanApplicationInput, envelope_id: str) -> None:
-        """Store the provider's evidence of the signature beside the contract. The money does not
-        wait on it: a certificate that cannot be made is recorded for ops, and the journey goes on."""
+    async def _certify_signature(
+        self, application: LoanApplicationInput, envelope_id: str, signed: StatusChange | None
+    ) -> bool:
+        """Store the provider's evidence of the signature beside the contract (and write `signed`,
+        when given, first); whether the activity completed. The money does not wait on it: a
+        certificate that cannot be made is recorded for ops, and the journey goes on."""
         try:
             certificate = await workflow.execute_activity_method(
                 OriginationActivityContract.issue_signature_certificate,
-                SignatureCertificateRequest(application.application_id, application.customer_id, envelope_id),
+                SignatureCertificateRequest(
+                    application.application_id, application.customer_id, envelope_id, status=signed
+                ),
                 **PROVIDER_CALL,
             )
         except ActivityError as err:
             if is_cancelled_exception(err):
                 raise
             self._record("signature_certificate", "failed", _refusal_type(err) or "provider_unavailable")
-            return
+            return False
         self._record("signature_certificate", "stored", certificate.sha256)
+        return True
 
     async def _watched(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run a step's activity; past policy.retrying_after it shows as RetryingStep until it ends.
@@ -589,19 +677,19 @@ class LoanOriginationWorkflow:
         self._record(step, "paused", error)
         business_metrics.count(business_metrics.STEPS_PAUSED, step=step)
         workflow.upsert_search_attributes([FAILED_STEP.value_set(step)])
-        await self._change_status(self._status, failed_step=step, reason=f"paused: {error}"[:500])
+        await self._write_status(self._transition(self._status, failed_step=step, reason=f"paused: {error}"[:500]))
         await workflow.wait_condition(lambda: self._retry is not None or self._cancel is not None)
         self._raise_if_cancelled()
-        assert self._retry is not None
-        self._record(step, "retried", f"by {self._retry.operator}")
-        self._corrections.update(self._retry.corrections)
+        retry = _required(self._retry, "the retry the pause waited for")
+        self._record(step, "retried", f"by {retry.operator}")
+        self._corrections.update(retry.corrections)
         self._retry = None
         self._paused_step = None
         workflow.upsert_search_attributes([FAILED_STEP.value_unset()])
 
     async def _manual_review(self, application: LoanApplicationInput) -> None:
         policy = application.policy
-        await self._change_status(ApplicationStatus.MANUAL_REVIEW)
+        await self._write_status(self._transition(ApplicationStatus.MANUAL_REVIEW))
         entered = workflow.now()
         if not await self._wait(lambda: self._review is not None, policy.review_escalate_after):
             self._record("manual_review", "escalated")
@@ -614,12 +702,15 @@ class LoanOriginationWorkflow:
             if not await self._wait(lambda: self._review is not None, remaining):
                 self._record("manual_review", "timed_out")
                 raise ApplicationEnded(ApplicationStatus.DECLINED, "review_sla_exceeded")
-        assert self._review is not None
-        outcome = "approved" if self._review.approve else "rejected"
-        self._record("manual_review", outcome, f"{self._review.reviewer}: {self._review.reason}")
-        if not self._review.approve:
-            raise ApplicationEnded(ApplicationStatus.DECLINED, f"manual_review_rejected: {self._review.reason}"[:500])
-        self._status = ApplicationStatus.ANALYZING
+        review = _required(self._review, "the review decision the wait returned on")
+        outcome = "approved" if review.approve else "rejected"
+        self._record("manual_review", outcome, f"{review.reviewer}: {review.reason}")
+        if not review.approve:
+            raise ApplicationEnded(ApplicationStatus.DECLINED, f"manual_review_rejected: {review.reason}"[:500])
+        if not self._one_writer:
+            # Before ONE_STATUS_WRITER: back to `analyzing` in the workflow only (never written; the
+            # read model stayed `manual_review` until `offer_ready`). Now it goes to `offer_ready`.
+            self._enter(ApplicationStatus.ANALYZING, search_attribute=False)
 
     async def _wait(self, condition: Callable[[], bool], timeout: timedelta, *, cancellable: bool = True) -> bool:
         """Wait for `condition` up to `timeout`; False on timeout. A cancellation request ends the journey."""
@@ -676,10 +767,17 @@ class LoanOriginationWorkflow:
     def _steps_snapshot(self) -> list[StepRecord]:
         return list(self._steps)
 
-    def _set_status_attribute(self) -> None:
-        workflow.upsert_search_attributes([LOAN_STATUS.value_set(self._status)])
+    # The application's status has one writer, this workflow, and every change goes through these:
+    # `_status_change` builds the StatusChange the read model applies (and refuses a move that
+    # NEXT_STATUSES forbids), `_enter` is the only assignment of `self._status` (with the LoanStatus
+    # search attribute), `_transition` does both. The change then reaches the read model inside the
+    # activity that runs at that moment (a request's `status` field), or through `_write_status`
+    # (the `record_status` activity) where none does. A change that rides on a step is entered
+    # only once the step succeeded (it may still be refused or pause); one written on its own is
+    # entered first, so an Update the read model invites (accept_offer at offer_ready,
+    # decide_review at manual_review) never arrives before the workflow is there.
 
-    async def _change_status(
+    def _status_change(
         self,
         status: ApplicationStatus,
         *,
@@ -688,24 +786,52 @@ class LoanOriginationWorkflow:
         failed_step: str | None = None,
         reason: str | None = None,
         reserve_amount: Decimal | None = None,
-    ) -> None:
-        self._status = status
-        self._set_status_attribute()
-        await workflow.execute_activity_method(
-            OriginationActivityContract.record_status,
-            StatusChange(
-                application_id=self._input.application_id,
-                customer_id=self._input.customer_id,
-                status=status,
-                steps=self._steps_snapshot(),
-                offer=offer,
-                risk_band=risk_band,
-                failed_step=failed_step,
-                reason=reason,
-                reserve_amount=reserve_amount,
-            ),
-            **DATABASE_WRITE,
+    ) -> StatusChange:
+        if not status_may_move(self._status, status):
+            # A bug in this workflow: fail the task (see WorkflowInvariantBroken), write nothing.
+            raise WorkflowInvariantBroken(f"the status may not move from {self._status} to {status}")
+        return StatusChange(
+            application_id=self._input.application_id,
+            customer_id=self._input.customer_id,
+            status=status,
+            steps=self._steps_snapshot(),
+            offer=offer,
+            risk_band=risk_band,
+            failed_step=failed_step,
+            reason=reason,
+            reserve_amount=reserve_amount,
         )
+
+    def _enter(self, status: ApplicationStatus, *, search_attribute: bool = True) -> None:
+        self._status = status
+        if search_attribute:
+            workflow.upsert_search_attributes([LOAN_STATUS.value_set(status)])
+
+    def _transition(
+        self,
+        status: ApplicationStatus,
+        *,
+        search_attribute: bool = True,
+        offer: Offer | None = None,
+        risk_band: str | None = None,
+        failed_step: str | None = None,
+        reason: str | None = None,
+        reserve_amount: Decimal | None = None,
+    ) -> StatusChange:
+        change = self._status_change(
+            status,
+            offer=offer,
+            risk_band=risk_band,
+            failed_step=failed_step,
+            reason=reason,
+            reserve_amount=reserve_amount,
+        )
+        self._enter(status, search_attribute=search_attribute)
+        return change
+
+    async def _write_status(self, change: StatusChange) -> None:
+        """A change no step's activity carries, written by `record_status`."""
+        await workflow.execute_activity_method(OriginationActivityContract.record_status, change, **DATABASE_WRITE)
 
     def _register_compensation(self, name: str, undo: Callable[[], Awaitable[Any]]) -> None:
         self._compensations.append((name, undo))
@@ -723,7 +849,8 @@ class LoanOriginationWorkflow:
 
     async def _end(self, status: ApplicationStatus, reason: str, failed_step: str | None) -> None:
         """Run the compensations shielded from cancellation, then record the terminal status."""
-        assert status in TERMINAL_STATUSES
+        if status not in TERMINAL_STATUSES:
+            raise WorkflowInvariantBroken(f"the journey ended on {status}, which is not terminal")
         if status == ApplicationStatus.DECLINED:
             business_metrics.count(business_metrics.APPLICATIONS_DECLINED)
         elif status == ApplicationStatus.FAILED:
@@ -743,4 +870,4 @@ class LoanOriginationWorkflow:
 
     async def _compensate_and_record(self, status: ApplicationStatus, reason: str, failed_step: str | None) -> None:
         await self._compensate()
-        await self._change_status(status, failed_step=failed_step, reason=reason[:500])
+        await self._write_status(self._transition(status, failed_step=failed_step, reason=reason[:500]))

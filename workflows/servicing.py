@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -38,6 +39,23 @@ with workflow.unsafe.imports_passed_through():
         ServicingResult,
         ServicingState,
     )
+
+T = TypeVar("T")
+
+
+class ServicingInvariantBroken(RuntimeError):
+    """State this workflow's own code guarantees is missing: a bug, never a business outcome.
+
+    Deliberately not an ApplicationError (and not in `workflow_failure_exception_types`): it fails
+    the workflow *task*, which Temporal retries until a worker with fixed code runs it, so the loan's
+    servicing resumes where it stopped instead of ending failed. Unlike an `assert`, it survives
+    `python -O` and says what was missing."""
+
+
+def _required(value: T | None, what: str) -> T:
+    if value is None:
+        raise ServicingInvariantBroken(f"{what} is missing")
+    return value
 
 
 def _start_of(day: date) -> datetime:
@@ -177,8 +195,8 @@ class ServicingWorkflow:
             return await self._settle_early()
 
         # 4. Paid: record it, then the next installment in a fresh history.
-        assert self._charge is not None
-        payment = self._payments[self._charge.txid]
+        charge = _required(self._charge, "the paid charge")
+        payment = self._payments[charge.txid]
         paid_on = business_date(workflow.now())
         late = late_charges(
             installment.payment, installment.due_date, max(paid_on, installment.due_date), loan.monthly_rate
@@ -190,8 +208,8 @@ class ServicingWorkflow:
                 loan_id=loan.loan_id,
                 customer_id=loan.customer_id,
                 installment_number=installment.number,
-                txid=self._charge.txid,
-                amount_paid=Decimal(str(payment.data.get("amount", self._charge.amount))),
+                txid=charge.txid,
+                amount_paid=Decimal(str(payment.data.get("amount", charge.amount))),
                 principal=installment.amortization,
                 interest=installment.interest,
                 late_charges=late.charges,
@@ -224,8 +242,8 @@ class ServicingWorkflow:
         return charge
 
     async def _settle_early(self) -> ServicingResult:
-        assert self._settlement is not None
-        quote, charge = self._settlement.quote, self._settlement.charge
+        settlement = _required(self._settlement, "the accepted early settlement")
+        quote, charge = settlement.quote, settlement.charge
         await workflow.execute_activity_method(
             ServicingActivityContract.record_early_settlement,
             EarlySettlementPayment(

@@ -3,13 +3,15 @@
 Run from the repository root after an intentional change to a workflow (and only then: a
 history that no longer replays is exactly what the replay test exists to catch):
 
-    .venv/bin/python -m tests.workflows.record_histories
-    .venv/bin/python tests/workflows/record_histories.py
+    .venv/bin/python -m tests.workflows.record_histories [scenario ...]
+    .venv/bin/python tests/workflows/record_histories.py [scenario ...]
 
-It starts its own time-skipping test server, drives each happy path with the fake activities of
-`workflow_fakes`, and overwrites `tests/workflows/histories/<name>.json`. The payloads are written
-by the project's converter without its encryption codec, so the files replay whatever keys the
-settings hold.
+It starts its own time-skipping test server, drives each scenario with the fake activities of
+`workflow_fakes`, and ADDS `tests/workflows/histories/<name>.<UTC timestamp>.json`: it never
+overwrites a file, so the histories recorded before each `workflow.patched()` change stay in the
+replay test beside the ones recorded after it (`<name>.json` without a timestamp are the first
+recordings). The payloads are written by the project's converter without its encryption codec, so
+the files replay whatever keys the settings hold.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,7 +43,12 @@ from workflow_fakes import (  # noqa: E402
 
 from domain.credit.due_dates import add_months  # noqa: E402
 from workflows.contracts.onboarding import OnboardingInput, onboarding_workflow_id  # noqa: E402
-from workflows.contracts.origination import AcceptOffer, LoanApplicationInput, loan_workflow_id  # noqa: E402
+from workflows.contracts.origination import (  # noqa: E402
+    AcceptOffer,
+    LoanApplicationInput,
+    StepRetry,
+    loan_workflow_id,
+)
 from workflows.contracts.servicing import ServicingInput, servicing_workflow_id  # noqa: E402
 from workflows.onboarding import OnboardingWorkflow  # noqa: E402
 from workflows.origination import LoanOriginationWorkflow  # noqa: E402
@@ -69,6 +76,45 @@ async def origination_disbursed(env: WorkflowEnvironment) -> WorkflowHistory:
         await eventually(lambda: status_is("contract_sent"), what="contract_sent")
         await handle.signal(
             LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id)
+        )
+        await eventually(lambda: status_is("disbursing"), what="disbursing")
+        await handle.signal(LoanOriginationWorkflow.payout_event, event("pix.payout.settled", app.application_id))
+        result = await handle.result()
+        assert result.status == "disbursed", result
+        history = await handle.fetch_history()
+    await env.client.get_workflow_handle(servicing_workflow_id(app.application_id)).terminate("recorded")
+    return history
+
+
+async def origination_paused_for_correction(env: WorkflowEnvironment) -> WorkflowHistory:
+    """Signed, the payout refused for an unknown PIX key, paused; ops retry with another of the
+    customer's keys; settled: `disbursed`. The history of the `pause-for-correction` branch."""
+    fakes = OriginationFakes()
+    fakes.payout_refusal = "PixKeyNotFound"
+    app = LoanApplicationInput(str(uuid.uuid4()), str(uuid.uuid4()), Decimal("5000.00"), 12, "price")
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await env.client.start_workflow(
+            LoanOriginationWorkflow.run, app, id=loan_workflow_id(app.application_id), task_queue=worker.task_queue
+        )
+
+        async def status_is(status: str) -> bool:
+            return (await handle.query(LoanOriginationWorkflow.state)).status == status
+
+        async def paused() -> bool:
+            return (await handle.query(LoanOriginationWorkflow.state)).paused_step == "disbursement"
+
+        await eventually(lambda: status_is("offer_ready"), what="offer_ready")
+        offer = (await handle.query(LoanOriginationWorkflow.state)).offer
+        assert offer is not None
+        await handle.execute_update(LoanOriginationWorkflow.accept_offer, AcceptOffer(offer.offer_id, app.customer_id))
+        await eventually(lambda: status_is("contract_sent"), what="contract_sent")
+        await handle.signal(
+            LoanOriginationWorkflow.signature_event, event("esignature.envelope.signed", app.application_id)
+        )
+        await eventually(paused, what="the payout paused")
+        fakes.payout_refusal = None
+        await handle.execute_update(
+            LoanOriginationWorkflow.retry_step, StepRetry("ops-1", {"pix_key": "maria@example.com"})
         )
         await eventually(lambda: status_is("disbursing"), what="disbursing")
         await handle.signal(LoanOriginationWorkflow.payout_event, event("pix.payout.settled", app.application_id))
@@ -126,22 +172,38 @@ async def servicing_installment_paid(env: WorkflowEnvironment) -> WorkflowHistor
 
 RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[WorkflowHistory]]] = {
     "origination_disbursed": origination_disbursed,
+    "origination_paused_for_correction": origination_paused_for_correction,
     "onboarding_active": onboarding_active,
     "servicing_installment_paid": servicing_installment_paid,
 }
 
 
-async def record_all(directory: Path = HISTORIES) -> list[Path]:
+def scenario_of(path: Path) -> str:
+    """The recorder a history file came from: `<name>.json` or `<name>.<timestamp>.json`."""
+    return path.name.split(".", 1)[0]
+
+
+def recorded_histories(directory: Path = HISTORIES) -> list[Path]:
+    return sorted(directory.glob("*.json"))
+
+
+async def record_all(directory: Path = HISTORIES, *, only: list[str] | None = None) -> list[Path]:
+    """Record every scenario (or those named in `only`) into new files; an existing file is never
+    written over (FileExistsError: run again a second later)."""
     directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     # Recorded without the payload codec, so replaying needs no key (the codec passes payloads
     # that were never encrypted through, as it does for histories older than the codec).
     env = await start_test_environment(unencrypted_data_converter())
     written: list[Path] = []
     try:
         for name, record in RECORDERS.items():
+            if only is not None and name not in only:
+                continue
             history = await record(env)
-            path = directory / f"{name}.json"
-            path.write_text(history.to_json() + "\n")
+            path = directory / f"{name}.{stamp}.json"
+            with path.open("x") as file:  # "x": fails rather than overwrite a recorded history
+                file.write(history.to_json() + "\n")
             written.append(path)
     finally:
         await env.shutdown()
@@ -149,7 +211,7 @@ async def record_all(directory: Path = HISTORIES) -> list[Path]:
 
 
 def main() -> None:
-    for path in asyncio.run(record_all()):
+    for path in asyncio.run(record_all(only=sys.argv[1:] or None)):
         print(f"wrote {path}")
 
 

@@ -17,7 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.converter import decode_typed_search_attributes
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from workflow_fakes import OriginationFakes, event, eventually, good_profile, good_report, new_worker
@@ -120,6 +122,20 @@ async def signed(handle: Handle, app: LoanApplicationInput) -> None:
     )
 
 
+async def workflow_statuses(handle: Handle) -> list[str]:
+    """Every status the workflow took after `submitted`, in order, from its LoanStatus search
+    attribute upserts in the history (`_enter` sets the attribute with the status)."""
+    taken: list[str] = []
+    async for history_event in handle.fetch_history_events():
+        if history_event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            continue
+        attributes = history_event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        status = decode_typed_search_attributes(attributes).get(LOAN_STATUS)
+        if status is not None and status != "submitted" and (not taken or taken[-1] != status):
+            taken.append(status)
+    return taken
+
+
 def outcomes(application_state: ApplicationState, step: str) -> list[str]:
     return [s.outcome for s in application_state.steps if s.step == step]
 
@@ -159,21 +175,32 @@ async def test_approved_application_goes_through_offer_contract_and_payout_to_di
         ("disbursement", "requested"),
         ("disbursement", "settled"),
     ]
+    # Seven activities: only offer_ready has one of its own to write the status (record_status);
+    # every other change rides on the step's activity that runs when it happens.
     assert fakes.calls == [
         "start_analysis",
         "fetch_credit_report",
         "record_status",
-        "record_status",
         "prepare_contract",
-        "record_status",
         "issue_signature_certificate",
         "disburse",
         "complete_disbursement",
     ]
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed"]
-    assert fakes.requests["record_status"][1].reserve_amount == final.offer.amount_financed
+    assert fakes.statuses == ["offer_ready"]
+    assert fakes.read_model_statuses == [
+        "analyzing", "offer_ready", "offer_accepted", "contract_sent", "signed", "disbursing", "disbursed"
+    ]  # fmt: skip
+    # The read model took every status the workflow took, in the same order.
+    assert fakes.read_model_statuses == await workflow_statuses(handle)
+    assert fakes.read_model.refused == []
+    contract_request = fakes.requests["prepare_contract"][0]
+    assert contract_request.accepted is not None and contract_request.accepted.status == "offer_accepted"
+    assert contract_request.accepted.reserve_amount == final.offer.amount_financed
     # The signature reaches the read model with the step that says so, before any payout.
-    assert fakes.requests["record_status"][2].steps[-1].outcome == "signed"
+    signed_change = fakes.requests["issue_signature_certificate"][0].status
+    assert signed_change is not None and signed_change.status == "signed"
+    assert signed_change.steps[-1].outcome == "signed"
+    assert fakes.requests["disburse"][0].signed is None  # written already, by the certificate's activity
     assert fakes.requests["disburse"][0].offer == final.offer
     assert fakes.requests["complete_disbursement"][0].offer == final.offer
     assert described.typed_search_attributes.get(LOAN_STATUS) == "disbursed"
@@ -361,7 +388,8 @@ async def test_offer_is_accepted_only_with_the_current_offer_id(
     assert still.status == "offer_ready" and outcomes(still, "offer") == []
     assert accepted.offer == offered.offer
     assert again.type == "OfferNotOpen"
-    assert fakes.statuses == ["offer_ready", "offer_accepted"]
+    assert fakes.statuses == ["offer_ready"]
+    assert fakes.read_model_statuses[:3] == ["analyzing", "offer_ready", "offer_accepted"]
     assert fakes.requests["prepare_contract"][0].offer == offered.offer
 
 
@@ -393,7 +421,8 @@ async def test_unsigned_contract_expires_after_7_days_and_voids_the_envelope(
     sent_at = next(s.at for s in sent.steps if s.step == "contract")
     expired_at = next(s.at for s in final.steps if s.step == "signature")
     assert timedelta(days=7) <= expired_at - sent_at < timedelta(days=7, hours=1)
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "expired"]
+    assert fakes.statuses == ["offer_ready", "expired"]
+    assert fakes.read_model_statuses == ["analyzing", "offer_ready", "offer_accepted", "contract_sent", "expired"]
     assert "disburse" not in fakes.calls
 
 
@@ -415,7 +444,7 @@ async def test_declined_signature_cancels_and_undoes_the_contract(
     assert result.compensations == ["void_envelope", "release_limit"]
     assert [r.reason for r in fakes.requests["void_envelope"]] == ["signature_declined"]
     assert fakes.requests["release_limit"][0].application_id == app.application_id
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "cancelled"]
+    assert fakes.read_model_statuses == ["analyzing", "offer_ready", "offer_accepted", "contract_sent", "cancelled"]
     assert "disburse" not in fakes.calls
 
 
@@ -450,7 +479,15 @@ async def test_failed_payout_reverses_the_ledger_then_releases_the_limit(
     assert fakes.calls[-3:] == ["reverse_disbursement", "release_limit", "record_status"]
     assert "void_envelope" not in fakes.calls  # signed: nothing to void
     assert "complete_disbursement" not in fakes.calls
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "failed"]
+    assert fakes.read_model_statuses == [
+        "analyzing",
+        "offer_ready",
+        "offer_accepted",
+        "contract_sent",
+        "signed",
+        "disbursing",
+        "failed",
+    ]
     assert fakes.requests["record_status"][-1].failed_step == "disbursement"
     assert ("disbursement", "failed", "invalid_key") in [(s.step, s.outcome, s.detail) for s in final.steps]
     assert described.typed_search_attributes.get(FAILED_STEP) == "disbursement"
@@ -478,7 +515,15 @@ async def test_refused_payout_reverses_the_entry_posted_before_it(
         LedgerReversal(app.application_id, f"{app.application_id}:disbursement", "disbursement_refused:InvalidPixKey")
     ]
     assert outcomes(final, "disbursement") == ["refused"]
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "failed"]
+    # The PSP refused the payout: the read model never said `disbursing`.
+    assert fakes.read_model_statuses == [
+        "analyzing",
+        "offer_ready",
+        "offer_accepted",
+        "contract_sent",
+        "signed",
+        "failed",
+    ]
 
 
 # --- A payout refused for its PIX key: paused for ops to correct it ------------------------------------
@@ -606,25 +651,29 @@ Drive = Callable[[Handle, LoanApplicationInput, OriginationFakes], Awaitable[Non
 @pytest.mark.parametrize(
     ("status", "hold", "score", "drive", "compensations", "statuses"),
     [
-        pytest.param("submitted", "start_analysis", 850, _to_submitted, [], ["cancelled"], id="submitted"),
-        pytest.param("analyzing", "fetch_credit_report", 850, _to_analyzing, [], ["cancelled"], id="analysis"),
+        pytest.param("submitted", "start_analysis", 850, _to_submitted, [], ["analyzing", "cancelled"], id="submitted"),
+        pytest.param(
+            "analyzing", "fetch_credit_report", 850, _to_analyzing, [], ["analyzing", "cancelled"], id="analysis"
+        ),
         pytest.param(
             "manual_review",
             None,
             REVIEW_SCORE,
             _to_manual_review,
             [],
-            ["manual_review", "cancelled"],
+            ["analyzing", "manual_review", "cancelled"],
             id="manual-review",
         ),
-        pytest.param("offer_ready", None, 850, _to_offer_ready, [], ["offer_ready", "cancelled"], id="offer-ready"),
+        pytest.param(
+            "offer_ready", None, 850, _to_offer_ready, [], ["analyzing", "offer_ready", "cancelled"], id="offer-ready"
+        ),
         pytest.param(
             "offer_accepted",
             "prepare_contract",
             850,
             _to_offer_accepted,
             ["void_envelope", "release_limit"],
-            ["offer_ready", "offer_accepted", "cancelled"],
+            ["analyzing", "offer_ready", "offer_accepted", "contract_sent", "cancelled"],
             id="offer-accepted",
         ),
         pytest.param(
@@ -633,7 +682,7 @@ Drive = Callable[[Handle, LoanApplicationInput, OriginationFakes], Awaitable[Non
             850,
             _to_contract_sent,
             ["void_envelope", "release_limit"],
-            ["offer_ready", "offer_accepted", "cancelled"],
+            ["analyzing", "offer_ready", "offer_accepted", "contract_sent", "cancelled"],
             id="contract-sent",
         ),
     ],
@@ -666,7 +715,8 @@ async def test_cancellation_request_before_the_payout_cancels_and_undoes(
     assert result.compensations == compensations
     assert final.status == "cancelled" and final.compensations == compensations
     assert outcomes(final, "cancellation") == ["requested"]
-    assert fakes.statuses == statuses
+    assert fakes.read_model_statuses == statuses
+    assert fakes.read_model_statuses == await workflow_statuses(handle)
     assert "disburse" not in fakes.calls
     if status in ("submitted", "analyzing"):
         assert final.offer is None
@@ -697,7 +747,15 @@ async def test_cancellation_is_refused_once_the_payout_is_requested(
     assert refused_signed.type == "NotCancellable"
     assert refused_disbursing.type == "NotCancellable"
     assert result.status == "disbursed" and result.compensations == []
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed"]
+    assert fakes.read_model_statuses == [
+        "analyzing",
+        "offer_ready",
+        "offer_accepted",
+        "contract_sent",
+        "signed",
+        "disbursing",
+        "disbursed",
+    ]
 
 
 async def test_signature_is_recorded_as_signed_and_a_cancellation_then_still_undoes(
@@ -710,9 +768,9 @@ async def test_signature_is_recorded_as_signed_and_a_cancellation_then_still_und
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await start(env, worker.task_queue, app, started)
         await _to_contract_sent(handle, app, fakes)
-        writing = fakes.hold("record_status")
+        writing = fakes.hold("issue_signature_certificate")  # which writes `signed`
         await signed(handle, app)
-        await eventually(lambda: len(fakes.requests["record_status"]) == 3, what="the signed status written")
+        await fakes.entered("issue_signature_certificate")
         while_signed = await state(handle)
         accepted = await cancel(handle, by="customer")
         writing.set()
@@ -721,7 +779,14 @@ async def test_signature_is_recorded_as_signed_and_a_cancellation_then_still_und
     assert while_signed.status == "signed"
     assert accepted == CancellationAccepted(status_when_requested="signed")
     assert result.status == "cancelled" and result.compensations == ["release_limit"]
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "signed", "cancelled"]
+    assert fakes.read_model_statuses == [
+        "analyzing",
+        "offer_ready",
+        "offer_accepted",
+        "contract_sent",
+        "signed",
+        "cancelled",
+    ]
     assert "disburse" not in fakes.calls
 
 
@@ -768,7 +833,7 @@ async def test_workflow_cancelled_through_temporal_runs_the_compensations(
     assert final.status == "cancelled" and final.reason == "workflow_cancelled"
     assert final.compensations == ["void_envelope", "release_limit"]
     assert [r.reason for r in fakes.requests["void_envelope"]] == ["workflow_cancelled"]
-    assert fakes.statuses == ["offer_ready", "offer_accepted", "cancelled"]
+    assert fakes.read_model_statuses == ["analyzing", "offer_ready", "offer_accepted", "contract_sent", "cancelled"]
 
 
 async def test_workflow_cancelled_while_an_activity_runs_is_cancelled_not_paused(

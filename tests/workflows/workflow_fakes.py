@@ -42,6 +42,7 @@ from workflows.contracts.onboarding import (
 from workflows.contracts.origination import (
     AnalysisRequest,
     ApplicantProfile,
+    ApplicationStatus,
     ContractRequest,
     ContractSent,
     CreditReportRequest,
@@ -56,6 +57,7 @@ from workflows.contracts.origination import (
     SignatureCertificateRequest,
     StatusChange,
     VoidEnvelopeRequest,
+    status_may_move,
 )
 from workflows.contracts.servicing import ChargeRequest, EarlySettlementPayment, InstallmentPayment, IssuedCharge
 from workflows.onboarding import OnboardingWorkflow
@@ -186,6 +188,32 @@ def good_report(**changes: Any) -> CreditReportSummary:
     return CreditReportSummary(**values)
 
 
+class FakeReadModel:
+    """The read model's status as `activities.origination.apply_status_change` keeps it: every change
+    the workflow sends (through record_status or a step's request), applied in the order the
+    activities ran; a forbidden move is refused as the real one refuses it."""
+
+    def __init__(self) -> None:
+        self.status = ApplicationStatus.SUBMITTED
+        self.facts: tuple[str | None, str | None] = (None, None)  # failed step and reason (a pause's)
+        self.history: list[str] = []  # every status it took, in order
+        self.refused: list[tuple[str, str]] = []
+        self.changes: list[StatusChange] = []  # every change sent, in order, as the activities carried them
+
+    def apply(self, change: StatusChange | None) -> None:
+        if change is None:
+            return
+        self.changes.append(change)
+        if not status_may_move(self.status, change.status):
+            self.refused.append((self.status, change.status))
+            raise ApplicationError(
+                f"may not move from {self.status} to {change.status}", type="StatusMoveRefused", non_retryable=True
+            )
+        if change.status != self.status:
+            self.history.append(change.status)
+        self.status, self.facts = ApplicationStatus(change.status), (change.failed_step, change.reason)
+
+
 class OriginationFakes(_Recorder):
     def __init__(
         self,
@@ -199,10 +227,17 @@ class OriginationFakes(_Recorder):
         self.bureau_attempts = 0
         self.payout_refusal: str | None = None  # disburse posts the entry, then the PIX is refused
         self.certificate_refusal: str | None = None  # issue_signature_certificate is refused with this type
+        self.read_model = FakeReadModel()
 
     @property
     def statuses(self) -> list[str]:
+        """The statuses written by `record_status` (where no step's activity carried the change)."""
         return [change.status for change in self.requests["record_status"]]
+
+    @property
+    def read_model_statuses(self) -> list[str]:
+        """Every status the read model took, in order, whichever activity carried it."""
+        return list(self.read_model.history)
 
     def activities(self) -> list[Callable[..., Any]]:
         return [
@@ -222,6 +257,7 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="start_analysis")
     async def start_analysis(self, request: AnalysisRequest) -> ApplicantProfile:
         await self._enter("start_analysis", request)
+        self.read_model.apply(request.status)
         return self.profile
 
     @activity.defn(name="fetch_credit_report")
@@ -238,6 +274,7 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="record_status")
     async def record_status(self, change: StatusChange) -> None:
         await self._enter("record_status", change)
+        self.read_model.apply(change)
 
     @activity.defn(name="release_limit")
     async def release_limit(self, release: LimitRelease) -> None:
@@ -246,6 +283,8 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="prepare_contract")
     async def prepare_contract(self, request: ContractRequest) -> ContractSent:
         await self._enter("prepare_contract", request)
+        self.read_model.apply(request.accepted)
+        self.read_model.apply(request.status)
         return ContractSent(
             document_id=str(uuid.uuid4()),
             ecm_document_id=f"ecm-{request.application_id}",
@@ -261,6 +300,7 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="issue_signature_certificate")
     async def issue_signature_certificate(self, request: SignatureCertificateRequest) -> SignatureCertificateIssued:
         await self._enter("issue_signature_certificate", request)
+        self.read_model.apply(request.status)  # first, as the real one does
         if self.certificate_refusal:
             raise ApplicationError("refused", type=self.certificate_refusal, non_retryable=True)
         return SignatureCertificateIssued(
@@ -274,11 +314,11 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="disburse")
     async def disburse(self, request: DisbursementRequest) -> DisbursementStarted:
         await self._enter("disburse", request)
+        self.read_model.apply(request.signed)  # with the ledger entry, before the payout is sent
         if self.payout_refusal is not None:
             raise ApplicationError("the PIX payout was refused", type=self.payout_refusal, non_retryable=True)
-        return DisbursementStarted(
-            end_to_end_id=f"E2E{request.application_id[:8]}", ledger_key=f"{request.application_id}:disbursement"
-        )
+        self.read_model.apply(request.status)  # once the PSP took the payout
+        return DisbursementStarted(end_to_end_id=f"E2E{request.application_id[:8]}")
 
     @activity.defn(name="reverse_disbursement")
     async def reverse_disbursement(self, reversal: LedgerReversal) -> None:
@@ -287,6 +327,7 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="complete_disbursement")
     async def complete_disbursement(self, completion: DisbursementCompletion) -> None:
         await self._enter("complete_disbursement", completion)
+        self.read_model.apply(completion.status)
 
 
 # --- Servicing ------------------------------------------------------------------------------------

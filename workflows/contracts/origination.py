@@ -73,7 +73,37 @@ CANCELLABLE_STATUSES: frozenset[ApplicationStatus] = OPEN_STATUSES - {S.DISBURSI
 EXPOSURE_STATUSES: frozenset[ApplicationStatus] = frozenset(
     {S.OFFER_ACCEPTED, S.CONTRACT_SENT, S.SIGNED, S.DISBURSING, S.DISBURSED}
 )
-del S
+# Where each status may go next: the workflow takes only these moves, and the read model refuses
+# any other (`activities.origination.apply_status_change`), so it never moves back or skips one.
+# Staying put is allowed too: a pause (or a retried activity) writes the same status again with
+# its facts. Before `one-status-writer` an approved review went back to `analyzing` in the workflow
+# only, never in the read model; since then it goes straight to `offer_ready`.
+NEXT_STATUSES: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    S.SUBMITTED: frozenset({S.ANALYZING}),
+    S.ANALYZING: frozenset({S.MANUAL_REVIEW, S.OFFER_READY}),
+    S.MANUAL_REVIEW: frozenset({S.OFFER_READY}),
+    S.OFFER_READY: frozenset({S.OFFER_ACCEPTED}),
+    S.OFFER_ACCEPTED: frozenset({S.CONTRACT_SENT}),
+    S.CONTRACT_SENT: frozenset({S.SIGNED}),
+    S.SIGNED: frozenset({S.DISBURSING}),
+    S.DISBURSING: frozenset({S.DISBURSED}),
+}
+# Every open application may end: declined, expired, cancelled or failed, wherever it stands.
+for _status in OPEN_STATUSES:
+    NEXT_STATUSES[_status] = NEXT_STATUSES[_status] | {S.DECLINED, S.EXPIRED, S.CANCELLED, S.FAILED}
+for _status in TERMINAL_STATUSES:
+    NEXT_STATUSES[_status] = frozenset()
+del S, _status
+
+
+def status_may_move(current: ApplicationStatus | str, to: ApplicationStatus | str) -> bool:
+    """Whether an application at `current` may be written `to` (the same status included)."""
+    current, to = ApplicationStatus(current), ApplicationStatus(to)
+    return to == current or to in NEXT_STATUSES[current]
+
+
+# The type of the non-retryable ApplicationError an activity raises for a move NEXT_STATUSES forbids.
+STATUS_MOVE_REFUSED = "StatusMoveRefused"
 
 # Refusals: the `type` of a non-retryable ApplicationError a step's activity raises. Provider
 # refusals are the class names of `integrations.errors` (activities.provider_errors maps them);
@@ -265,9 +295,28 @@ class StepRetryAccepted:
 
 
 @dataclass(frozen=True)
+class StatusChange:
+    """A move of the application's status, made by the workflow (its one writer) and applied to the
+    read model by `activities.origination.apply_status_change`: by `record_status` where no other
+    activity runs at that moment, otherwise inside the step's own activity and transaction (the
+    `status` fields of the requests below)."""
+
+    application_id: str
+    customer_id: str
+    status: ApplicationStatus
+    steps: list[StepRecord]
+    offer: Offer | None = None
+    risk_band: str | None = None
+    failed_step: str | None = None
+    reason: str | None = None
+    reserve_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class AnalysisRequest:
     application_id: str
     customer_id: str
+    status: StatusChange | None = None  # `analyzing`, applied with the profile's reads
 
 
 @dataclass(frozen=True)
@@ -292,24 +341,15 @@ class CreditReportSummary:
 
 
 @dataclass(frozen=True)
-class StatusChange:
-    application_id: str
-    customer_id: str
-    status: ApplicationStatus
-    steps: list[StepRecord]
-    offer: Offer | None = None
-    risk_band: str | None = None
-    failed_step: str | None = None
-    reason: str | None = None
-    reserve_amount: Decimal | None = None
-
-
-@dataclass(frozen=True)
 class ContractRequest:
     application_id: str
     customer_id: str
     offer: Offer
     steps: list[StepRecord]
+    # `offer_accepted` (the reservation), applied before the contract is made; `contract_sent`,
+    # applied with the envelope's record.
+    accepted: StatusChange | None = None
+    status: StatusChange | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +366,7 @@ class SignatureCertificateRequest:
     application_id: str
     customer_id: str
     envelope_id: str
+    status: StatusChange | None = None  # `signed`, applied before the evidence is fetched
 
 
 @dataclass(frozen=True)
@@ -362,12 +403,16 @@ class DisbursementRequest:
     offer: Offer
     pix_key: str | None  # an ops correction; by default the customer's CPF key
     steps: list[StepRecord]
+    # `signed` when the read model may not have it yet (the certificate that carries it failed, or
+    # the execution predates `signed-in-read-model`), applied with the ledger entry; `disbursing`,
+    # applied once the PSP took the payout (a refused key leaves the application `signed`).
+    signed: StatusChange | None = None
+    status: StatusChange | None = None
 
 
 @dataclass(frozen=True)
 class DisbursementStarted:
     end_to_end_id: str
-    ledger_key: str
 
 
 @dataclass(frozen=True)
@@ -383,6 +428,7 @@ class DisbursementCompletion:
     offer: Offer
     end_to_end_id: str
     steps: list[StepRecord]
+    status: StatusChange | None = None  # `disbursed`, applied with the installments
 
 
 class OriginationActivityContract:

@@ -26,7 +26,10 @@ Three measurements:
   watcher seeing `offer_ready`, on the driver's clock, so it is late by up to one poll interval.
 - no-op: a workflow defined here that runs, one after the other, as many no-op activities as one
   journey schedules (counted as the ActivityTaskScheduled events of a real journey's history in this
-  run), started the same way, with the same concurrency, on a second worker in the same subprocess.
+  run), started the same way, with the same concurrency, on a second worker in the same subprocess;
+  when a journey schedules another number than `--baseline-activities` (default 8, what a journey
+  scheduled when the goal was set), the same no-op is measured again with that many, for a second
+  ratio.
 - memory: a fresh worker subprocess; `--waiting` applications are driven to `contract_sent` (waiting
   for a signature) and the worker process's VmRSS is read from /proc when it is idle, when the first
   few wait, and when all of them wait. They are terminated afterwards.
@@ -633,7 +636,9 @@ async def settle_rss(worker: WorkerProcess, seconds: float = 3.0) -> dict[str, i
     return max(readings, key=lambda r: r["VmRSS"])
 
 
-async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up: int, poll: float) -> None:
+async def run(
+    journeys: int, noops: int, concurrency: int, waiting: int, warm_up: int, poll: float, baseline_activities: int
+) -> None:
     began, load_before = time.perf_counter(), load()
     base = Settings()
     configure_logging(base.model_copy(update={"log_level": "WARNING"}))
@@ -697,6 +702,13 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
         noop.elapsed = await run_bounded(list(range(noops)), concurrency, lambda _: driver.noop(activities, noop))
         noop_history = [w for w in driver.started if w.startswith("bench-noop-")][-1]
         _, _, noop_tasks = await activity_count(client, noop_history)
+        baseline: Phase | None = None
+        if baseline_activities != activities:
+            progress(f"no-op: {noop.rate:.2f}/s; measuring {noops} no-op workflows of {baseline_activities} activities")
+            baseline = Phase()
+            baseline.elapsed = await run_bounded(
+                list(range(noops)), concurrency, lambda _: driver.noop(baseline_activities, baseline)
+            )
         await driver.terminate(
             [servicing_workflow_id(a) for a in driver.disbursed], "benchmark over: servicing not measured"
         )
@@ -765,6 +777,16 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
         )
         if noop.rate:
             lines.append(f"ratio journeys / no-op:                   {measured.rate / noop.rate:8.3f}")
+        if baseline is not None:
+            lines.append(
+                f"no-op workflow, {baseline_activities} no-op activities:       {baseline.rate:8.2f} workflows/s  "
+                f"({baseline.count} in {baseline.elapsed:.1f} s, {len(baseline.failures)} failed)"
+            )
+            if baseline.rate:
+                lines.append(
+                    f"ratio journeys / no-op with {baseline_activities} activities:  "
+                    f"{measured.rate / baseline.rate:8.3f}"
+                )
         if measured.decision:
             lines.append(
                 f"decision latency, submission → offer_ready: p50 {ms(percentile(measured.decision, 50))}, "
@@ -797,7 +819,10 @@ async def run(journeys: int, noops: int, concurrency: int, waiting: int, warm_up
                 f"note: {waiting} waiting > max_cached_workflows={cache}: some were evicted from the sticky cache"
             )
         lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {load()} at the end")
-        for name, phase in (("journey", measured), ("no-op", noop), ("waiting", held)):
+        phases = [("journey", measured), ("no-op", noop), ("waiting", held)]
+        if baseline is not None:
+            phases.append((f"no-op of {baseline_activities}", baseline))
+        for name, phase in phases:
             for failure in phase.failures[:5]:
                 lines.append(f"{name} failure: {failure}")
     finally:
@@ -833,6 +858,12 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=1000, help="applications left waiting for a signature")
     parser.add_argument("--warm-up", type=int, default=10, help="journeys and no-op workflows run before measuring")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="read model polling interval of the driver")
+    parser.add_argument(
+        "--baseline-activities",
+        type=int,
+        default=8,
+        help="also measure a no-op workflow of this many activities when a journey schedules another number (default 8)",
+    )
     parser.add_argument("--serve-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--simulator-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)
@@ -845,7 +876,13 @@ def main() -> None:
         parser.error("--journeys, --concurrency, --waiting and --warm-up must be at least 1")
     asyncio.run(
         run(
-            args.journeys, args.noop or args.journeys, args.concurrency, args.waiting, args.warm_up, args.poll_ms / 1000
+            args.journeys,
+            args.noop or args.journeys,
+            args.concurrency,
+            args.waiting,
+            args.warm_up,
+            args.poll_ms / 1000,
+            args.baseline_activities,
         )
     )
 

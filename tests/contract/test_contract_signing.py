@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.origination import OriginationActivities
 from domain.ccb import brl
+from domain.postal_address import PostalAddress
 from integrations.factory import ProviderClients
 from lendflow.settings import (
     CreditBureauSettings,
@@ -46,6 +47,18 @@ LENDER = LenderSettings(
     cnpj="11222333000181",
     address="Rua das Acácias, 45, Centro, Curitiba/PR, CEP 80010-000",
     city="Curitiba/PR",
+)
+
+
+# The contract names the borrower with the address on file (activities.contract_document.borrower_of).
+BORROWER_ADDRESS = PostalAddress(
+    postal_code="80010000",
+    street="Rua XV de Novembro",
+    number="700",
+    complement=None,
+    district="Centro",
+    city="Curitiba",
+    state="PR",
 )
 
 
@@ -95,7 +108,7 @@ async def accepted_application(session_maker: async_sessionmaker[AsyncSession], 
     customer = Customer(
         id=uuid.uuid4(), cpf=cpf, name=name, email=f"joao.{suffix}@example.com", password_hash="x",
         birth_date=date(1985, 3, 14), phone=f"+55419{suffix[:8].translate(str.maketrans('abcdef', '123456'))}",
-        monthly_income=Decimal("12000.00"), status="active",
+        monthly_income=Decimal("12000.00"), status="active", address=BORROWER_ADDRESS,
     )  # fmt: skip
     application = LoanApplication(
         id=uuid.uuid4(),

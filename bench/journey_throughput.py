@@ -79,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.common import WorkflowIDReusePolicy
     from temporalio.worker import Worker
 
+    from domain.postal_address import PostalAddress
     from integrations.cpf import cpf_check_digits
     from integrations.factory import ProviderClients
     from lendflow.logging import configure_logging
@@ -235,6 +236,10 @@ def _approvable_cpfs(count: int) -> list[str]:
     return sorted(found)
 
 
+# The contract names the borrower with the address on file; a customer without one gets no CCB.
+BENCH_ADDRESS = PostalAddress("01310100", "Avenida Paulista", "1578", "Bela Vista", "São Paulo", "SP")
+
+
 async def seed(sessions: async_sessionmaker[AsyncSession], count: int) -> list[Applicant]:
     """Active customers and their `submitted` applications, as registration and the API leave them."""
     applicants: list[Applicant] = []
@@ -246,7 +251,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], count: int) -> list[A
                 customer = Customer(
                     id=uuid.uuid4(), cpf=cpf, name="Bench Customer", email=f"bench-{uuid.uuid4().hex}@example.com",
                     password_hash="x", birth_date=date(1990, 1, 1), phone="+5511900000000",
-                    monthly_income=MONTHLY_INCOME, status="active",
+                    monthly_income=MONTHLY_INCOME, status="active", address=BENCH_ADDRESS,
                 )  # fmt: skip
                 application = LoanApplication(
                     id=uuid.uuid4(), customer_id=customer.id, status="submitted", amount=AMOUNT,

@@ -112,15 +112,25 @@ async def _follow_envelope(
 
 
 async def apply_status_change(
-    session: AsyncSession, application: LoanApplication, change: StatusChange, **event_details: Any
+    session: AsyncSession,
+    application: LoanApplication,
+    change: StatusChange,
+    *,
+    superseded_by: StatusChange | None = None,
+    **event_details: Any,
 ) -> bool:
     """The read model takes the workflow's status change, with its `loan.<status>` outbox event, in
     the caller's transaction; whether anything changed.
 
-    The same change applied again (a retried activity) changes nothing and records no second event.
-    A move NEXT_STATUSES forbids is refused (non-retryable): the read model never moves back or
-    skips a status, whoever asks. `event_details` add the step's own facts to the event."""
+    The same change applied again (a retried activity) changes nothing and records no second event;
+    so does one the same activity's later change (`superseded_by`) has already followed, when an
+    attempt is retried after that later change committed (prepare_contract's acceptance once the
+    contract is sent). Any other move NEXT_STATUSES forbids is refused (non-retryable): the read
+    model never moves back or skips a status, whoever asks. `event_details` add the step's own
+    facts to the event."""
     current = ApplicationStatus(application.status)
+    if superseded_by is not None and current == superseded_by.status and current != change.status:
+        return False
     if not status_may_move(current, change.status):
         raise ApplicationError(
             f"application {change.application_id} may not move from {current} to {change.status}",
@@ -262,7 +272,10 @@ class OriginationActivities(OriginationActivityContract):
         async with self._sessions() as session, session.begin():
             if request.accepted is not None:  # the acceptance (and its reservation) before the contract
                 await apply_status_change(
-                    session, await self._application(session, request.application_id), request.accepted
+                    session,
+                    await self._application(session, request.application_id),
+                    request.accepted,
+                    superseded_by=request.status,
                 )
             customer = await self._customer(session, request.customer_id)
             name, email, cpf = customer.name, customer.email, customer.cpf
@@ -485,7 +498,7 @@ class OriginationActivities(OriginationActivityContract):
                 ],
             )
             if request.signed is not None:
-                await apply_status_change(session, application, request.signed)
+                await apply_status_change(session, application, request.signed, superseded_by=request.status)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
             # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
             requested_at = (

@@ -177,6 +177,34 @@ async def test_a_forbidden_move_is_refused_and_the_same_change_twice_is_written_
     assert events == ["analyzing", "offer_ready", "offer_ready"]
 
 
+async def test_a_retried_activity_skips_the_change_its_own_later_change_followed(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """prepare_contract writes `offer_accepted`, then `contract_sent`; an attempt retried after both
+    committed (its answer was lost) must not be refused for `offer_accepted`, nor write it again."""
+    application_id, customer_id = await _new_application(session_maker)
+
+    def change(status: ApplicationStatus) -> StatusChange:
+        return StatusChange(application_id, customer_id, status, [])
+
+    for status in (S.ANALYZING, S.OFFER_READY, S.OFFER_ACCEPTED, S.CONTRACT_SENT):
+        await _apply(session_maker, change(status))
+    async with session_maker() as session, session.begin():
+        row = await session.get(LoanApplication, uuid.UUID(application_id), with_for_update=True)
+        assert row is not None
+        retried = await apply_status_change(
+            session, row, change(S.OFFER_ACCEPTED), superseded_by=change(S.CONTRACT_SENT)
+        )
+        with pytest.raises(ApplicationError) as elsewhere:  # superseded by another change: still refused
+            await apply_status_change(session, row, change(S.OFFER_ACCEPTED), superseded_by=change(S.SIGNED))
+    status, events = await _read_model(session_maker, application_id)
+
+    assert retried is False
+    assert elsewhere.value.type == STATUS_MOVE_REFUSED
+    assert status == "contract_sent"
+    assert events == ["analyzing", "offer_ready", "offer_accepted", "contract_sent"]
+
+
 async def test_an_activity_writes_no_status_unless_the_workflow_sends_one(
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -8,6 +8,7 @@ page shows only ciphertext and the banner that points to the log-in page.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -16,12 +17,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import PASSWORD, ServerThread, free_port
-from temporalio.client import Client, WorkflowHandle
+from temporalio import workflow
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
 from api.security import hash_password
+from lendflow.codec import ENCODING
 from lendflow.services import port_open, ui_server_binary, ui_server_command, wait_until, write_ui_config
 from lendflow.settings import Settings
 from storage.repositories.operators import create_operator
@@ -35,6 +40,16 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SECRET_NAME = "Maria Sigilosa da Silva"
+FAILURE_TYPE = "SignerRefused"
+
+
+@workflow.defn(name="TestUiCodecFailingWorkflow", sandboxed=False)
+class FailingWorkflow:
+    """Fails with the customer's name in its message, as a provider's error text could."""
+
+    @workflow.run
+    async def run(self, name: str) -> None:
+        raise ApplicationError(f"signer {name} refused the envelope", type=FAILURE_TYPE, non_retryable=True)
 
 
 @dataclass
@@ -43,10 +58,15 @@ class UiStack:
     ui_url: str
     operator: str
     workflow: WorkflowHandle
+    failed_workflow_id: str
 
     @property
     def workflow_page(self) -> str:
         return f"{self.ui_url}/namespaces/default/workflows/{self.workflow.id}"
+
+    @property
+    def failed_workflow_page(self) -> str:
+        return f"{self.ui_url}/namespaces/default/workflows/{self.failed_workflow_id}"
 
 
 @pytest.fixture
@@ -85,11 +105,20 @@ async def ui_stack(
         id=f"ui-codec-{run}",
         task_queue=f"ui-codec-{run}",
     )
+    # A workflow that failed: its failure message sits in the history, encrypted.
+    failed_workflow_id = f"ui-codec-failed-{run}"
+    async with Worker(temporal_client, task_queue=f"ui-codec-failing-{run}", workflows=[FailingWorkflow]):
+        with pytest.raises(WorkflowFailureError):
+            await temporal_client.execute_workflow(
+                FailingWorkflow.run, SECRET_NAME, id=failed_workflow_id, task_queue=f"ui-codec-failing-{run}"
+            )
     try:
         wait_until(
             lambda: port_open("127.0.0.1", ui_port), timeout=30, what="Temporal UI", log_file=tmp_path / "ui.log"
         )
-        yield UiStack(api_url=api_url, ui_url=ui_url, operator=operator, workflow=workflow)
+        yield UiStack(
+            api_url=api_url, ui_url=ui_url, operator=operator, workflow=workflow, failed_workflow_id=failed_workflow_id
+        )
     finally:
         await workflow.terminate("test over")
         api.stop()
@@ -152,4 +181,43 @@ async def test_the_ui_shows_payloads_decoded_only_to_a_logged_in_operator(ui_sta
     await expect(stranger.get_by_text("Payloads are encrypted (LGPD)")).to_be_visible(timeout=30_000)
     assert SECRET_NAME not in await stranger.content()
     await stranger_context.close()
+    await context.close()
+
+
+async def _log_in(page: Page, ui_stack: UiStack) -> None:
+    await page.goto(f"{ui_stack.api_url}/codec/session")
+    await page.fill("input[name=username]", ui_stack.operator)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{ui_stack.ui_url}/**", timeout=20_000)
+
+
+async def _failure_of_the_failed_workflow(page: Page, ui_stack: UiStack) -> Locator:
+    """The failure of the 'Workflow Execution Failed' event, expanded in the event history."""
+    await page.goto(ui_stack.failed_workflow_page)
+    await page.get_by_role("tab", name="Event History").click()
+    failed_event = page.get_by_role("row").filter(has_text="Workflow Execution Failed")
+    await failed_event.get_by_role("button", name="Expand details").click(timeout=30_000)
+    return page.get_by_role("textbox", name="Failure")
+
+
+@pytest.mark.timeout(180)
+async def test_the_ui_shows_a_failure_message_decoded_only_to_a_logged_in_operator(
+    ui_stack: UiStack, browser: Browser
+) -> None:
+    """The failure's message is encrypted in the history (lendflow.temporal's failure converter):
+    a stranger sees ciphertext; the operator reads the message."""
+    stranger_context = await browser.new_context()
+    stranger = await stranger_context.new_page()
+    failure = await _failure_of_the_failed_workflow(stranger, ui_stack)
+    await expect(failure).to_contain_text("Encoded failure", timeout=30_000)
+    await expect(failure).to_contain_text(base64.b64encode(ENCODING).decode())  # "binary/encrypted"
+    assert SECRET_NAME not in await stranger.content()
+    await stranger_context.close()
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await _log_in(page, ui_stack)
+    failure = await _failure_of_the_failed_workflow(page, ui_stack)
+    await expect(failure).to_contain_text(f"signer {SECRET_NAME} refused the envelope", timeout=30_000)
     await context.close()

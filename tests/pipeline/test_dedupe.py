@@ -1,18 +1,29 @@
 """Deduplication on real Redis and PostgreSQL: duplicates are applied once, also when Redis lost its
-data, and a claim left by a crash is redone by the message that owns it."""
+data, and a claim left by a crash is redone by the message that owns it.
+
+A duplicate shows as something that did not happen, so no test waits a while and looks: each waits
+for the stage's consumer group to have committed past every message it was given (the Kafka admin
+API lists committed offsets; a stage commits them in the transaction of its outputs), and then reads
+the output topic to its end. Whatever the stage was going to write for those messages is there.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 from pipeline_support import (
     LenderRecords,
+    Record,
     TcpProxy,
     charge_paid,
     event_ids,
+    eventually,
     read,
     redis_url_with_db,
     running,
@@ -27,6 +38,104 @@ from pipeline.intake import EventProducer
 from pipeline.runner import PipelineParts
 from storage.models import ProcessedEvent
 
+# --- Positions in Kafka: the positive signals the tests wait for -----------------------------------
+
+
+def _admin(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+
+
+def _partitions(admin: AdminClient, topic: str) -> list[int]:
+    return sorted(admin.list_topics(topic, timeout=10).topics[topic].partitions)
+
+
+def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """Each partition's end: the offset the next message will get (a topic written without transactions)."""
+    admin = _admin(settings)
+    requests = {TopicPartition(topic, p): OffsetSpec.latest() for p in _partitions(admin, topic)}
+    return {tp.partition: future.result(10).offset for tp, future in admin.list_offsets(requests).items()}
+
+
+def next_offsets(records: list[Record]) -> dict[int, int]:
+    """The offsets a consumer commits once it has read these records: the last one's, plus one."""
+    positions: dict[int, int] = {}
+    for record in records:
+        positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
+    return positions
+
+
+def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int]:
+    """What the consumer group has committed on ``topic``, by partition, as the admin API lists it."""
+    admin = _admin(settings)
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in _partitions(admin, topic)])
+    listed = admin.list_consumer_group_offsets([request])[group].result(10)
+    return {tp.partition: tp.offset for tp in listed.topic_partitions if tp.offset >= 0}
+
+
+async def consumed_through(settings: Settings, group: str, topic: str, targets: dict[int, int]) -> None:
+    """Wait until the group has committed at least ``targets`` on every partition: it has decided
+    every message before them, and (a stage's commit being its outputs' transaction) written them."""
+
+    def reached() -> bool:
+        committed = committed_offsets(settings, group, topic)
+        return all(committed.get(partition, 0) >= offset for partition, offset in targets.items())
+
+    await eventually(lambda: asyncio.to_thread(reached), timeout=40, interval=0.1)
+
+
+def _read_to_end(settings: Settings, topic: str) -> list[Record]:
+    """Every committed record of ``topic``, read until the end of each partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": f"test-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        records: list[Record] = []
+        at_end: set[int] = set()
+        while at_end != set(partitions):
+            message = consumer.poll(10)
+            assert message is not None, f"{topic} did not reach its end"
+            error = message.error()
+            if error is not None:
+                assert error.code() == KafkaError._PARTITION_EOF, error
+                at_end.add(message.partition())
+                continue
+            at_end.discard(message.partition())
+            records.append(
+                Record(message.topic(), message.partition(), message.offset(), message.key(), message.value(), {})
+            )
+        return records
+    finally:
+        consumer.close()
+
+
+async def read_to_end(settings: Settings, topic: str) -> list[Record]:
+    return await asyncio.to_thread(_read_to_end, settings, topic)
+
+
+async def validated_and_trusted(settings: Settings) -> tuple[list[Record], list[Record]]:
+    """Once both stages have decided everything published so far: what each wrote, all of it."""
+    topics, groups = settings.kafka.topics, settings.pipeline.groups
+    await consumed_through(settings, groups.validation, topics.incoming, end_offsets(settings, topics.incoming))
+    validated = await read_to_end(settings, topics.validated)
+    await consumed_through(settings, groups.trusted, topics.validated, next_offsets(validated))
+    return validated, await read_to_end(settings, topics.trusted)
+
+
+async def validated_only(settings: Settings) -> list[Record]:
+    topics = settings.kafka.topics
+    await consumed_through(
+        settings, settings.pipeline.groups.validation, topics.incoming, end_offsets(settings, topics.incoming)
+    )
+    return await read_to_end(settings, topics.validated)
+
 
 def _deduplicated(stage: str, event_type: str = "pix.charge.paid") -> float:
     labels = {"stage": stage, "event_type": event_type}
@@ -36,7 +145,6 @@ def _deduplicated(stage: str, event_type: str = "pix.charge.paid") -> float:
 async def test_a_duplicate_delivery_is_applied_once(
     parts: PipelineParts, pipeline_settings: Settings, producer: EventProducer, records: LenderRecords
 ) -> None:
-    topics = pipeline_settings.kafka.topics
     application = await records.application(status="disbursed")
     charge = await records.charge(application)
     first = charge_paid(charge, delivery_id="evt_1")
@@ -48,16 +156,14 @@ async def test_a_duplicate_delivery_is_applied_once(
     for event in (first, first, same_delivery, other, first):
         await producer.publish(event)
     async with running(parts, "validation", "trusted"):
-        trusted = await read(pipeline_settings, topics.trusted, until=2, settle=1.5)
+        validated, trusted = await validated_and_trusted(pipeline_settings)
         # The same event again, later, in a batch of its own: Redis knows it by now.
         await producer.publish(first)
-        await asyncio.sleep(1.0)
-        validated = await read(pipeline_settings, topics.validated, until=2, settle=1.0)
-        trusted_after = await read(pipeline_settings, topics.trusted, until=2, settle=0.5)
+        validated_after, trusted_after = await validated_and_trusted(pipeline_settings)
 
-    assert sorted(event_ids(trusted)) == sorted([str(first.event_id), str(other.event_id)])
-    assert sorted(event_ids(validated)) == sorted([str(first.event_id), str(other.event_id)])
-    assert len(trusted_after) == 2
+    applied_once = sorted([str(first.event_id), str(other.event_id)])
+    assert sorted(event_ids(validated)) == sorted(event_ids(trusted)) == applied_once
+    assert sorted(event_ids(validated_after)) == sorted(event_ids(trusted_after)) == applied_once
     assert _deduplicated("validation") - dedupe_before == 4
 
 
@@ -85,8 +191,7 @@ async def test_flushing_redis_mid_stream_lets_no_duplicate_through(
         for old, new in zip(first_half, second_half, strict=True):
             await producer.publish(old)
             await producer.publish(new)
-        trusted = await read(pipeline_settings, topics.trusted, until=len(first_half) + len(second_half), settle=2.0)
-        validated = await read(pipeline_settings, topics.validated, until=len(first_half) + len(second_half), settle=0)
+        validated, trusted = await validated_and_trusted(pipeline_settings)
 
     expected = sorted(str(e.event_id) for e in first_half + second_half)
     assert sorted(event_ids(trusted)) == expected
@@ -125,7 +230,7 @@ async def test_a_claim_left_by_a_crash_is_redone_by_the_message_that_owns_it(
         )
 
     async with running(parts, "validation"):
-        validated = await read(pipeline_settings, topics.validated, until=1, settle=2.0)
+        validated = await validated_only(pipeline_settings)
 
     assert event_ids(validated) == [str(crashed.event_id)]
 
@@ -137,7 +242,6 @@ async def test_a_claim_of_another_position_is_a_duplicate_when_redis_knows_nothi
     records: LenderRecords,
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    topics = pipeline_settings.kafka.topics
     application = await records.application(status="disbursed")
     charge = await records.charge(application)
     done_elsewhere, fresh = charge_paid(charge), charge_paid(charge)
@@ -157,7 +261,7 @@ async def test_a_claim_of_another_position_is_a_duplicate_when_redis_knows_nothi
         await producer.publish(event)
 
     async with running(parts, "validation"):
-        validated = await read(pipeline_settings, topics.validated, until=1, settle=2.0)
+        validated = await validated_only(pipeline_settings)
 
     assert event_ids(validated) == [str(fresh.event_id)]
     async with session_maker() as session:
@@ -177,7 +281,7 @@ async def test_a_claim_of_another_position_is_a_duplicate_when_redis_knows_nothi
 async def test_redis_down_is_retried_with_backoff_not_dead_lettered(
     parts: PipelineParts, pipeline_settings: Settings, producer: EventProducer, records: LenderRecords
 ) -> None:
-    topics = pipeline_settings.kafka.topics
+    topics, groups = pipeline_settings.kafka.topics, pipeline_settings.pipeline.groups
     redis_url = urlsplit(pipeline_settings.redis.url.get_secret_value())
     proxy = TcpProxy(redis_url.hostname or "127.0.0.1", redis_url.port or 6379)
     unreachable = aioredis.from_url(
@@ -191,21 +295,28 @@ async def test_redis_down_is_retried_with_backoff_not_dead_lettered(
     event: EventEnvelope = charge_paid(charge)
     retries_before = REGISTRY.get_sample_value("lendflow_pipeline_batch_retries_total", {"stage": "validation"}) or 0
 
+    def retries() -> float:
+        value = REGISTRY.get_sample_value("lendflow_pipeline_batch_retries_total", {"stage": "validation"})
+        return (value or 0) - retries_before
+
     try:
         async with running(parts, "validation"):
             await producer.publish(event)
-            await asyncio.sleep(3.0)  # Redis is down all along
-            retries = REGISTRY.get_sample_value("lendflow_pipeline_batch_retries_total", {"stage": "validation"})
-            nothing_yet = await read(pipeline_settings, topics.validated, until=1, timeout=0.5, settle=0)
+            # Redis is down all along: the stage has tried the batch and backed off, twice.
+            await eventually(lambda: retries() >= 2, timeout=30)
+            committed_while_down = committed_offsets(pipeline_settings, groups.validation, topics.incoming)
+            nothing_yet = await read_to_end(pipeline_settings, topics.validated)
+            letters_while_down = await read_to_end(pipeline_settings, topics.dlq)
             await proxy.up()
-            validated = await read(pipeline_settings, topics.validated, until=1, settle=1.0)
-            letters = await read(pipeline_settings, topics.dlq, until=1, timeout=1.0, settle=0)
+            validated = await validated_only(pipeline_settings)
+            letters = await read_to_end(pipeline_settings, topics.dlq)
     finally:
         await proxy.down()
         await unreachable.aclose()
 
-    assert (retries or 0) - retries_before >= 2
-    assert nothing_yet == []
+    # Nothing decided while Redis was away: no offset committed, no output, no dead letter.
+    assert committed_while_down == {}
+    assert nothing_yet == [] and letters_while_down == []
     assert event_ids(validated) == [str(event.event_id)]
     assert letters == []
     assert Counter(event_ids(validated))[str(event.event_id)] == 1

@@ -55,13 +55,9 @@ class AddressIn(BaseModel):
         Line,
         Field(min_length=1, max_length=20, pattern=TEXT, description='Número ("s/n" when none)', examples=["1578"]),
     ]
-    complement: Annotated[
-        StrictStr | None,
-        BeforeValidator(_optional_text),
-        Field(
-            default=None, max_length=100, pattern=TEXT, description="Complemento, optional", examples=["conjunto 12"]
-        ),
-    ] = None
+    complement: Annotated[StrictStr, Field(max_length=100, pattern=TEXT)] | None = Field(
+        default=None, description="Complemento, optional", examples=["conjunto 12"]
+    )
     district: Annotated[
         StrictStr,
         Line,
@@ -75,6 +71,12 @@ class AddressIn(BaseModel):
         BeforeValidator(_upper),
         Field(description="UF: one of the 27 federative units", examples=["SP"]),
     ]
+
+    @field_validator("complement", mode="before")
+    @classmethod
+    def _complement(cls, value: object) -> object:
+        """An empty complement is no complement; anything but a string is left for the type check."""
+        return _optional_text(value) if isinstance(value, str) else value
 
     @field_validator("postal_code")
     @classmethod

@@ -75,6 +75,8 @@ async def test_registration_without_an_address_answers_422_naming_it(api: httpx.
         ({"district": "x" * 101}, "address.district"),
         ({"city": "Rio\x00"}, "address.city"),
         ({"country": "BR"}, "address.country"),
+        ({"complement": {}}, "address.complement"),  # once a 500: a constraint applied to the None it became
+        ({"complement": "x" * 101}, "address.complement"),
     ],
 )
 async def test_a_bad_address_field_answers_422_naming_it(

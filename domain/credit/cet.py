@@ -119,7 +119,9 @@ def _float_root(
     None where floats cannot tell.
     """
     years = [periods / periods_per_year for periods, _ in flows]
-    amounts = [float(amount) for _, amount in flows]
+    decimals = [amount for _, amount in flows]
+    as_float = {amount: float(amount) for amount in set(decimals)}  # float(Decimal) is slow; few distinct
+    amounts = list(map(as_float.__getitem__, decimals))
     gaps = [periods for periods, _ in flows]
     gaps[1:] = [later - earlier for earlier, later in zip(gaps, gaps[1:], strict=False)]
     distinct_gaps = set(gaps)

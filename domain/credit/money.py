@@ -27,11 +27,6 @@ def to_centavo(amount: Decimal) -> Decimal:
     return amount.quantize(CENTAVO, rounding=ROUND_HALF_EVEN)
 
 
-def to_centavo_down(amount: Decimal) -> Decimal:
-    """`amount` truncated towards zero to the centavo."""
-    return amount.quantize(CENTAVO, rounding=ROUND_DOWN)
-
-
 def is_centavo_amount(amount: Decimal) -> bool:
     """Whether `amount` is a finite number with at most two decimal places."""
     return amount.is_finite() and amount == amount.quantize(CENTAVO, rounding=ROUND_DOWN)

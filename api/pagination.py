@@ -35,10 +35,14 @@ class PageRequest:
         if len(rows) <= self.limit:
             return list(rows), None
         kept = list(rows[: self.limit])
+        return kept, self.link(cursor_of(kept[-1]))
+
+    def link(self, cursor: Cursor) -> str:
+        """The relative URL of the page that starts at ``cursor``: this query, with that cursor."""
         params = dict(self.request.query_params)
-        params["cursor"] = cursor_of(kept[-1]).encode()
+        params["cursor"] = cursor.encode()
         params["limit"] = str(self.limit)
-        return kept, f"{self.request.url.path}?{urlencode(params)}"
+        return f"{self.request.url.path}?{urlencode(params)}"
 
 
 def page_request(

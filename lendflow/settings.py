@@ -99,6 +99,9 @@ class ApiSettings(BaseModel):
     workflow_call_timeout_seconds: float = 10.0
     # Seconds the API waits for Kafka to acknowledge an event before it answers 503.
     produce_timeout_seconds: float = 10.0
+    # Seconds one page of `GET /v1/ops/dead-letters` may spend reading the DLQ; a page cut short
+    # by it says so (`partial`) and its `next` link continues where it stopped.
+    dead_letter_scan_seconds: float = Field(default=10.0, gt=0)
     # Browser origins allowed to call the API (CORS): the customers' app served by `lendflow app`.
     cors_origins: list[str] = ["http://127.0.0.1:8081", "http://localhost:8081"]
     # Where `lendflow app` serves the app's web build.

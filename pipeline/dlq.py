@@ -173,6 +173,88 @@ def read_letters(settings: Settings, *, limit: int | None = None, timeout: float
     return [_letter(message) for message in messages]
 
 
+@dataclass(frozen=True)
+class LetterPosition:
+    """Where a listing of the DLQ goes on: ``offset`` is the next one to read in ``partition``."""
+
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class LetterPage:
+    """One page of dead letters, in (partition, offset) order.
+
+    ``resume_at`` is where the next page starts, or None once every partition was read to the end
+    it had when the reader reached it (its last stable offset: a transaction still open shows only
+    once it commits). ``partial`` says the scan ran out of its time budget before it could fill the
+    page or reach the end: letters may follow ``resume_at`` that this page could not reach.
+    """
+
+    letters: list[Letter]
+    resume_at: LetterPosition | None
+    partial: bool
+
+
+def read_letter_page(
+    settings: Settings,
+    *,
+    start: LetterPosition | None,
+    limit: int,
+    budget_seconds: float = 10.0,
+    timeout: float = 10.0,
+) -> LetterPage:
+    """Up to ``limit`` dead letters from ``start`` (the beginning when None), partition by partition.
+
+    Each partition is read from its position (seek, then read) until the page holds ``limit + 1``
+    letters; the extra one only says where the next page starts. So a page costs at most
+    ``limit + 1`` messages wherever it starts, and every letter is reachable by following pages.
+    Offsets below a partition's low watermark are gone (retention) and skipped.
+    """
+    topic = settings.kafka.topics.dlq
+    consumer = reader(settings.kafka.bootstrap_servers, purpose="dlq-reader")
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or (metadata.error is not None and not metadata.partitions):
+            return LetterPage([], None, partial=False)
+        deadline = time.monotonic() + budget_seconds
+        found: list[Letter] = []
+        for partition in sorted(p for p in metadata.partitions if start is None or p >= start.partition):
+            first = start.offset if start is not None and partition == start.partition else 0
+            if time.monotonic() >= deadline:
+                return LetterPage(found, LetterPosition(partition, first), partial=True)
+            low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
+            next_offset = max(low, first)
+            if next_offset >= high:
+                continue
+            consumer.assign([TopicPartition(topic, partition, next_offset)])
+            while next_offset < high:
+                if time.monotonic() >= deadline:
+                    return LetterPage(found, LetterPosition(partition, next_offset), partial=True)
+                message = consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+                if message is None:
+                    # Read-committed: offsets of transaction markers and aborted messages never
+                    # surface; the consumer's position moves past them.
+                    [reached] = consumer.position([TopicPartition(topic, partition)])
+                    next_offset = max(next_offset, reached.offset)
+                    continue
+                error = message.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        log.warning("pipeline.dlq_read_error", partition=partition, error=str(error))
+                    continue
+                _, of_partition, offset = position(message)
+                if of_partition != partition:  # fetched before the assignment moved on
+                    continue
+                if len(found) == limit:
+                    return LetterPage(found, LetterPosition(partition, offset), partial=False)
+                found.append(_letter(message))
+                next_offset = offset + 1
+        return LetterPage(found, None, partial=False)
+    finally:
+        consumer.close()
+
+
 def read_letter(settings: Settings, partition: int, offset: int, *, timeout: float = 10.0) -> Letter | None:
     topic = settings.kafka.topics.dlq
     consumer = reader(settings.kafka.bootstrap_servers, purpose="dlq-reader")

@@ -33,7 +33,7 @@ from api.deps import (
 )
 from api.openapi import problems
 from api.problems import UnprocessableEntity
-from api.routes.ops import OperatorTokenRequest, end_operator_session, log_in_operator
+from api.routes.ops.auth import OperatorTokenRequest, end_operator_session, log_in_operator
 from api.security import codec_tokens
 from lendflow.settings import Settings
 from lendflow.temporal import payload_codec

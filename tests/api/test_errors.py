@@ -25,7 +25,7 @@ from api.error_handlers import is_outage
 from api.main import create_app
 from api.routes import auth as auth_routes
 from api.routes import loans as loan_routes
-from api.routes import ops as ops_routes
+from api.routes.ops import dead_letters as dead_letter_routes
 from api.security import SessionStore
 from lendflow.settings import Settings
 from storage.models import Customer
@@ -107,7 +107,7 @@ async def test_a_bug_in_the_session_check_answers_500_not_503(
 async def test_a_bug_while_reading_dead_letters_answers_500_not_503(
     api_settings: Settings, new_operator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ops_routes, "read_letters", broken)
+    monkeypatch.setattr(dead_letter_routes, "read_letter_page", broken)
     async with served(api_settings) as api:
         headers = await ops_login(api, await new_operator())
         response = await api.get("/v1/ops/dead-letters", headers=headers)

@@ -1,0 +1,207 @@
+"""Decision latency, submission → `offer_ready`: the maximum rate (closed loop), then 70 % of it (open loop).
+
+    .venv/bin/python bench/decision_latency.py [--closed 60] [--concurrency 10] [--open 100] [--share 0.7]
+
+It needs the local stack (`lendflow services up`): PostgreSQL and the Temporal dev server. It reuses
+`bench/journey_throughput.py`'s set-up (imported, not copied): a database of its own (created,
+migrated, dropped), a uuid task queue, the provider simulator on a free port in a thread of this
+process (answering at once), band-A applicants inserted with SQLAlchemy, the project's worker
+(`build_worker` + `project_activities`, default settings) in a subprocess of its own, and its
+driver. A submission is what `POST /v1/loans` does after its idempotency claim: `start_workflow` of
+`LoanOriginationWorkflow` with the application; the decision is the read model
+(`loan_applications.status`, polled every `--poll-ms`) showing `offer_ready`, so a latency is late
+by up to one poll. The API, Kafka and the pipeline are not in this path.
+
+1. Closed loop: `--closed` submissions, `--concurrency` in flight, each next one sent when one
+   reaches its offer: the maximum rate is completions / elapsed.
+2. Open loop: `--open` submissions at `--share` × that rate on a fixed schedule (send k at
+   t0 + k / rate, whatever the answers); each latency runs from the scheduled send time, so a
+   backlog shows as latency rather than as a slower sender.
+
+The journeys left at `offer_ready` are terminated after each phase and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
+import psycopg  # noqa: E402
+
+from lendflow.logging import configure_logging  # noqa: E402
+from lendflow.settings import Settings  # noqa: E402
+from lendflow.temporal import connect  # noqa: E402
+from storage.db import create_engine, create_session_maker  # noqa: E402
+from storage.migrate import upgrade_to_head  # noqa: E402
+
+
+class Decisions:
+    """Latencies (seconds) and failures of one phase."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+
+    def line(self, name: str) -> str:
+        if not self.latencies:
+            return f"{name}: no decision ({len(self.failures)} failed)"
+        values = self.latencies
+        return (
+            f"{name}: p50 {jt.ms(jt.percentile(values, 50))}, p90 {jt.ms(jt.percentile(values, 90))}, "
+            f"p99 {jt.ms(jt.percentile(values, 99))}, max {jt.ms(max(values))} "
+            f"(n={len(values)}, {len(self.failures)} failed)"
+        )
+
+
+async def decide(driver: jt.Driver, applicant: jt.Applicant, since: float, into: Decisions) -> None:
+    """Submit one application and wait for its offer; the latency counts from `since` (perf_counter)."""
+    try:
+        await driver.submit(applicant)
+        status, _ = await driver.watcher.wait_for(applicant.application_id, {"offer_ready"})
+        if status != "offer_ready":
+            raise jt.JourneyFailed(f"ended {status}")
+        into.latencies.append(time.perf_counter() - since)
+    except Exception as exc:  # counted and reported
+        into.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+
+
+async def closed_loop(driver: jt.Driver, applicants: list[jt.Applicant], concurrency: int) -> tuple[float, Decisions]:
+    decisions = Decisions()
+
+    async def one(applicant: jt.Applicant) -> None:
+        await decide(driver, applicant, time.perf_counter(), decisions)
+
+    elapsed = await jt.run_bounded(applicants, concurrency, one)
+    return len(decisions.latencies) / elapsed, decisions
+
+
+async def open_loop(driver: jt.Driver, applicants: list[jt.Applicant], rate: float) -> tuple[float, Decisions]:
+    """Send k at t0 + k / rate, without waiting for answers; latency from the scheduled time."""
+    decisions = Decisions()
+    start = time.perf_counter() + 0.5
+    lateness: list[float] = []
+
+    async def scheduled(k: int, applicant: jt.Applicant) -> None:
+        at = start + k / rate
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        lateness.append(time.perf_counter() - at)
+        await decide(driver, applicant, at, decisions)
+
+    await asyncio.gather(*(scheduled(k, a) for k, a in enumerate(applicants)))
+    return max(lateness, default=0.0), decisions
+
+
+async def run(closed: int, concurrency: int, opened: int, share: float, warm_up: int, poll: float) -> None:
+    began, load_before = time.perf_counter(), jt.load()
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "WARNING"}))
+    app_dsn = base.postgres.dsn.get_secret_value()
+    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
+    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
+    run_id = uuid.uuid4().hex[:10]
+    task_queue = f"bench-latency-{run_id}"
+    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
+    simulator_port = jt.free_port()
+    settings = jt.bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
+    with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    simulator = engine = watcher = driver = worker = None
+    lines: list[str] = []
+    try:
+        upgrade_to_head(dsn)
+        engine = create_engine(settings.postgres)
+        sessions = create_session_maker(engine)
+        applicants = await jt.seed(sessions, warm_up + closed + opened)
+        simulator = jt.SimulatorThread(settings)
+        simulator.start()
+        client = await connect(settings.temporal)
+        watcher = jt.ReadModelWatcher(sessions, poll)
+        watcher.start()
+        driver = jt.Driver(client, watcher, task_queue, noop_queue=f"bench-noop-{run_id}")
+        worker = jt.WorkerProcess(dsn, simulator_port, task_queue, f"bench-noop-{run_id}")
+        await worker.start()
+        pool = iter(applicants)
+
+        warm = Decisions()
+        await jt.run_bounded(
+            [next(pool) for _ in range(warm_up)], concurrency, lambda a: decide(driver, a, time.perf_counter(), warm)
+        )
+        if not warm.latencies:
+            raise RuntimeError(f"the warm-up submissions reached no offer: {warm.failures[:3]}")
+        await driver.terminate(list(driver.started), "warm-up over")
+
+        jt.progress(f"closed loop: {closed} submissions, {concurrency} in flight")
+        maximum, saturated = await closed_loop(driver, [next(pool) for _ in range(closed)], concurrency)
+        await driver.terminate(list(driver.started), "closed loop over")
+        target = share * maximum
+        jt.progress(f"maximum {maximum:.2f}/s; open loop: {opened} submissions at {target:.2f}/s")
+        late_sender, opened_decisions = await open_loop(driver, [next(pool) for _ in range(opened)], target)
+
+        lines.append(
+            f"decision latency, submission (start_workflow) → offer_ready in the read model (polled every "
+            f"{poll * 1000:.0f} ms); worker: own subprocess, max_cached_workflows={worker.info.get('max_cached_workflows')}; "
+            f"cores: {os.cpu_count()}"
+        )
+        lines.append(
+            f"closed loop, {concurrency} in flight: maximum {maximum:.2f} decisions/s "
+            f"({len(saturated.latencies)} in {len(saturated.latencies) / maximum if maximum else 0:.1f} s)"
+        )
+        lines.append(saturated.line("  latency at the maximum (closed loop)"))
+        lines.append(
+            f"open loop at {share:.0%} of the maximum: {target:.2f} submissions/s, {opened} sent on a fixed schedule "
+            f"(sender at most {late_sender * 1000:.0f} ms behind it)"
+        )
+        lines.append(opened_decisions.line("  latency from the scheduled send time (open loop)"))
+        lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {jt.load()} at the end")
+        for name, phase in (("closed", saturated), ("open", opened_decisions)):
+            for failure in phase.failures[:3]:
+                lines.append(f"{name} failure: {failure}")
+    finally:
+        if driver is not None:
+            await driver.terminate(list(driver.started), "benchmark over")
+            leftovers = await driver.terminate_leftovers()
+            if leftovers:
+                lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queues")
+        if worker is not None:
+            await worker.stop()
+        if watcher is not None:
+            await watcher.stop()
+        if engine is not None:
+            await engine.dispose()
+        if simulator is not None:
+            simulator.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--closed", type=int, default=60, help="submissions of the closed-loop phase")
+    parser.add_argument("--concurrency", type=int, default=10, help="submissions in flight in the closed loop")
+    parser.add_argument("--open", type=int, default=100, help="submissions of the open-loop phase")
+    parser.add_argument("--share", type=float, default=0.7, help="open-loop rate as a share of the maximum")
+    parser.add_argument("--warm-up", type=int, default=5, help="submissions before measuring")
+    parser.add_argument("--poll-ms", type=float, default=10.0, help="read model polling interval")
+    args = parser.parse_args()
+    if min(args.closed, args.concurrency, args.open, args.warm_up) < 1 or not 0 < args.share <= 1:
+        parser.error("counts must be at least 1 and --share within (0, 1]")
+    asyncio.run(run(args.closed, args.concurrency, args.open, args.share, args.warm_up, args.poll_ms / 1000))
+
+
+if __name__ == "__main__":
+    main()

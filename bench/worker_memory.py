@@ -1,0 +1,278 @@
+"""Worker memory per parked workflow: the worker's RSS while N loan journeys wait at their offer.
+
+    .venv/bin/python bench/worker_memory.py [--parked 1000] [--cache 1000] [--concurrency 20]
+
+It needs the local stack (`lendflow services up`): PostgreSQL and the Temporal dev server. It reuses
+`bench/journey_throughput.py`'s set-up (imported, not copied): a database of its own (created,
+migrated, dropped), uuid task queues, the provider simulator on a free port in a thread of this
+process, the applicants (active customers with band-A bureau scores, inserted with SQLAlchemy) and
+its driver. The worker is the project's (`build_worker` + `project_activities`, every workflow and
+activity) in a subprocess of its own, started with `--cache` as `max_cached_workflows` (default: the
+settings' `temporal.worker_max_cached_workflows`), so that its memory is measured alone.
+
+What it parks: `--parked` real `LoanOriginationWorkflow` journeys, each started as the API starts one
+and left at `offer_ready` (the read model shows the offer; the workflow waits for the customer's
+`accept_offer` Update, with its expiry timer running). The worker's VmRSS (from /proc) is read when
+it is idle and after a quarter, a half and all of them are parked (each reading after the worker has
+gone quiet), and the bench prints the curve and KiB per parked workflow. Then it wakes `--wake` of
+the first parked (evicted when N > cache) and `--wake` of the last parked (still cached) with their
+`accept_offer` Update and prints how long each answer took: the cost of a bounded cache is the
+replay of an evicted workflow's history when it wakes up. Everything it started is terminated at the
+end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
+import psycopg  # noqa: E402
+from temporalio.client import WorkflowHandle  # noqa: E402
+
+from integrations.factory import ProviderClients  # noqa: E402
+from lendflow.logging import configure_logging  # noqa: E402
+from lendflow.settings import Settings  # noqa: E402
+from lendflow.temporal import connect  # noqa: E402
+from storage.db import create_engine, create_session_maker  # noqa: E402
+from storage.migrate import upgrade_to_head  # noqa: E402
+from workers.temporal_worker import build_worker, project_activities  # noqa: E402
+from workflows.contracts.origination import AcceptOffer, loan_workflow_id  # noqa: E402
+from workflows.origination import LoanOriginationWorkflow  # noqa: E402
+
+
+async def serve_worker(simulator_port: int, task_queue: str, cache: int) -> None:
+    """Child mode: the project's worker with the given sticky cache, until stdin closes or SIGTERM."""
+    settings = jt.bench_settings(
+        Settings(), dsn=os.environ["LENDFLOW_POSTGRES__DSN"], simulator_port=simulator_port, task_queue=task_queue,
+        data_dir=None,
+    )  # fmt: skip
+    configure_logging(settings)
+    client = await connect(settings.temporal)
+    engine = create_engine(settings.postgres)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def stdin_readable() -> None:
+        if not os.read(sys.stdin.fileno(), 4096):
+            loop.remove_reader(sys.stdin.fileno())
+            stop.set()
+
+    loop.add_reader(sys.stdin.fileno(), stdin_readable)
+    try:
+        async with ProviderClients.from_settings(settings) as providers:
+            worker = build_worker(
+                client,
+                task_queue,
+                project_activities(create_session_maker(engine), providers, settings.lender),
+                max_cached_workflows=cache,
+            )
+            async with worker:
+                config = worker.config()
+                print(
+                    "READY "
+                    + json.dumps({"pid": os.getpid(), "max_cached_workflows": config.get("max_cached_workflows")}),
+                    flush=True,
+                )
+                await stop.wait()
+    finally:
+        await engine.dispose()
+
+
+class WorkerProcess(jt.WorkerProcess):
+    """`python bench/worker_memory.py --serve-worker …`: journey_throughput's process handling, this worker."""
+
+    def __init__(self, dsn: str, simulator_port: int, task_queue: str, cache: int) -> None:
+        super().__init__(dsn, simulator_port, task_queue, noop_queue="unused")
+        self._args = [
+            sys.executable, str(Path(__file__).resolve()), "--serve-worker", "--simulator-port", str(simulator_port),
+            "--task-queue", task_queue, "--cache", str(cache),
+        ]  # fmt: skip
+
+
+async def quiet_rss(worker: WorkerProcess, settle: float) -> int:
+    """VmRSS (KiB) once the worker has gone quiet: readings a second apart until two agree within 1 %."""
+    await asyncio.sleep(settle)
+    last = worker.memory()["VmRSS"]
+    for _ in range(20):
+        await asyncio.sleep(1.0)
+        now = worker.memory()["VmRSS"]
+        if abs(now - last) <= last / 100:
+            return max(now, last)
+        last = now
+    return last
+
+
+async def wake(client: Any, applicant: jt.Applicant, offer_id: str) -> float:
+    """Seconds the `accept_offer` Update of one parked journey takes to answer."""
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(loan_workflow_id(applicant.application_id))
+    started = time.perf_counter()
+    await handle.execute_update(LoanOriginationWorkflow.accept_offer, AcceptOffer(offer_id, applicant.customer_id))
+    return time.perf_counter() - started
+
+
+async def run(parked: int, cache: int, concurrency: int, wakes: int, poll: float, settle: float) -> None:
+    began, load_before = time.perf_counter(), jt.load()
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "WARNING"}))
+    app_dsn = base.postgres.dsn.get_secret_value()
+    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
+    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
+    task_queue = f"bench-memory-{uuid.uuid4().hex[:10]}"
+    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
+    simulator_port = jt.free_port()
+    settings = jt.bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
+    with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    simulator = engine = watcher = driver = worker = None
+    lines: list[str] = []
+    try:
+        upgrade_to_head(dsn)
+        engine = create_engine(settings.postgres)
+        sessions = create_session_maker(engine)
+        applicants = await jt.seed(sessions, parked)
+        simulator = jt.SimulatorThread(settings)
+        simulator.start()
+        client = await connect(settings.temporal)
+        watcher = jt.ReadModelWatcher(sessions, poll)
+        watcher.start()
+        driver = jt.Driver(client, watcher, task_queue, noop_queue="unused")
+        worker = WorkerProcess(dsn, simulator_port, task_queue, cache)
+        await worker.start()
+        jt.progress(
+            f"worker subprocess {worker.pid} ready (max_cached_workflows={worker.info['max_cached_workflows']})"
+        )
+        offers: dict[str, str] = {}
+        failures: list[str] = []
+
+        async def park(applicant: jt.Applicant) -> None:
+            try:
+                await driver.submit(applicant)
+                status, offer_id = await watcher.wait_for(applicant.application_id, {"offer_ready"})
+                if status != "offer_ready" or offer_id is None:
+                    raise jt.JourneyFailed(f"ended {status}")
+                offers[applicant.application_id] = offer_id
+            except Exception as exc:  # counted and reported
+                failures.append(f"{type(exc).__name__}: {exc}"[:300])
+
+        # One journey first, alone: it proves the journey reaches its offer (or stops the run at once)
+        # and loads the workflow's code, so the first reading is the worker with nothing parked but it.
+        await park(applicants[0])
+        if failures:
+            raise RuntimeError(f"the first journey did not reach offer_ready: {failures[0]}")
+        curve: list[tuple[int, int]] = [(1, await quiet_rss(worker, settle))]
+        marks = sorted({max(2, parked // 4), max(2, parked // 2), parked} - {1})
+        done = 1
+        parking_time = 0.0
+        for mark in marks:
+            parking_time += await jt.run_bounded(applicants[done:mark], concurrency, park)
+            done = mark
+            curve.append((len(offers), await quiet_rss(worker, settle)))
+            jt.progress(f"{len(offers)} parked at offer_ready, worker VmRSS {jt.mib(curve[-1][1])}")
+        peak = worker.memory()["VmHWM"]
+
+        # The trade-off: wake the first parked (evicted when parked > cache) and the last (cached).
+        ready = [a for a in applicants if a.application_id in offers]
+        first, last = ready[:wakes], ready[-wakes:] if len(ready) > wakes else []
+        woken: dict[str, list[float]] = {"first parked": [], "last parked": []}
+        for name, group in (("first parked", first), ("last parked", last)):
+            for applicant in group:
+                woken[name].append(await wake(client, applicant, offers[applicant.application_id]))
+
+        base_count, idle = curve[0]
+        lines.append(
+            f"parked: {len(offers)} of {parked} LoanOriginationWorkflow journeys waiting at offer_ready "
+            f"({len(failures)} failed), concurrency {concurrency}, parked in {parking_time:.1f} s; "
+            f"worker: own subprocess, max_cached_workflows={worker.info['max_cached_workflows']}; cores: {os.cpu_count()}"
+        )
+        lines.append(
+            "worker VmRSS curve (parked: MiB): "
+            + ", ".join(f"{count:,}: {kib / 1024:,.1f}" for count, kib in curve)
+            + f"; peak {jt.mib(peak)}"
+        )
+        count, full = curve[-1]
+        lines.append(
+            f"worker memory per parked workflow: {(full - idle) / max(1, count - base_count):,.0f} KiB "
+            f"(VmRSS at {count:,} parked minus VmRSS at {base_count}, divided by {count - base_count:,})"
+        )
+        if len(curve) >= 3:
+            (half_n, half), (all_n, _) = curve[-2], curve[-1]
+            if all_n > half_n:
+                lines.append(
+                    f"worker memory per parked workflow, second half only: {(full - half) / (all_n - half_n):,.0f} KiB "
+                    f"({half_n:,} → {all_n:,} parked)"
+                )
+        for name, seconds in woken.items():
+            if seconds:
+                lines.append(
+                    f"accept_offer on the {len(seconds)} {name}: p50 {jt.ms(jt.percentile(seconds, 50))}, "
+                    f"max {jt.ms(max(seconds))}"
+                )
+        lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {jt.load()} at the end")
+        for failure in failures[:5]:
+            lines.append(f"failure: {failure}")
+    finally:
+        if driver is not None:
+            jt.progress("terminating the parked journeys")
+            await driver.terminate(list(driver.started), "benchmark over")
+            leftovers = await driver.terminate_leftovers()
+            if leftovers:
+                lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queue")
+        if worker is not None:
+            await worker.stop()
+        if watcher is not None:
+            await watcher.stop()
+        if engine is not None:
+            await engine.dispose()
+        if simulator is not None:
+            simulator.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--parked", type=int, default=1000, help="journeys left waiting at offer_ready")
+    parser.add_argument(
+        "--cache",
+        type=int,
+        default=Settings().temporal.worker_max_cached_workflows,
+        help="the worker's max_cached_workflows (default: temporal.worker_max_cached_workflows)",
+    )
+    parser.add_argument("--concurrency", type=int, default=20, help="journeys being started at once")
+    parser.add_argument("--wake", type=int, default=5, help="first and last parked journeys woken at the end")
+    parser.add_argument("--poll-ms", type=float, default=20.0, help="read model polling interval")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds before each RSS reading")
+    parser.add_argument("--serve-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--simulator-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--task-queue", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_worker:
+        asyncio.run(serve_worker(args.simulator_port, args.task_queue, args.cache))
+        return
+    if min(args.parked, args.concurrency) < 1 or args.cache < 0 or args.wake < 0:
+        parser.error("--parked and --concurrency must be at least 1, --cache and --wake at least 0")
+    asyncio.run(run(args.parked, args.cache, args.concurrency, args.wake, args.poll_ms / 1000, args.settle))
+
+
+if __name__ == "__main__":
+    main()

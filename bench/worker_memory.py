@@ -12,9 +12,10 @@ settings' `temporal.worker_max_cached_workflows`), so that its memory is measure
 
 What it parks: `--parked` real `LoanOriginationWorkflow` journeys, each started as the API starts one
 and left at `offer_ready` (the read model shows the offer; the workflow waits for the customer's
-`accept_offer` Update, with its expiry timer running). The worker's VmRSS (from /proc) is read when
-it is idle and after a quarter, a half and all of them are parked (each reading after the worker has
-gone quiet), and the bench prints the curve and KiB per parked workflow. Then it wakes `--wake` of
+`accept_offer` Update, with its expiry timer running). The worker's VmRSS (from /proc) is read once one
+journey is parked alone (a check that journeys reach their offer, with the workflow's code loaded)
+and after a quarter, a half and all of them are parked (each reading once the worker has gone
+quiet); the bench prints the curve and KiB per parked workflow beyond the first. Then it wakes `--wake` of
 the first parked (evicted when N > cache) and `--wake` of the last parked (still cached) with their
 `accept_offer` Update and prints how long each answer took: the cost of a bounded cache is the
 replay of an evicted workflow's history when it wakes up. Everything it started is terminated at the

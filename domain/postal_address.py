@@ -16,7 +16,7 @@ FEDERATIVE_UNITS: tuple[str, ...] = (
     "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO",
 )  # fmt: skip
 
-_POSTAL_CODE = re.compile(r"(\d{5})-?(\d{3})")
+_POSTAL_CODE = re.compile(r"([0-9]{5})-?([0-9]{3})")  # ASCII digits only, not any Unicode digit
 
 
 def postal_code_digits(text: str) -> str | None:
@@ -45,7 +45,7 @@ class PostalAddress:
     def __post_init__(self) -> None:
         if self.state not in FEDERATIVE_UNITS:
             raise ValueError("state must be one of the 27 federative units (UF)")
-        if not (len(self.postal_code) == 8 and self.postal_code.isdigit()):
+        if not re.fullmatch(r"[0-9]{8}", self.postal_code):
             raise ValueError("postal_code must be the CEP's 8 digits")
 
     def one_line(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
 from api.fields import TEXT
@@ -18,22 +18,28 @@ FederativeUnit = Literal[
 ]  # fmt: skip
 
 
-def _text(value: object) -> object:
-    """Runs of white space made one, ends trimmed (before the length and pattern checks)."""
-    return " ".join(value.split()) if isinstance(value, str) else value
+# What the schema says is what is accepted: the constraints apply to the text as sent, and only
+# then is it tidied (runs of white space made one, ends trimmed). A line that is only white space is
+# refused after that; an empty or blank complement is no complement.
+_PRINTABLE_OR_EMPTY = r"^[^\x00-\x1f\x7f]*$"
 
 
-def _optional_text(value: object) -> object:
-    """An empty complement is no complement."""
-    value = _text(value)
-    return value or None
+def _line(value: str) -> str:
+    tidy = " ".join(value.split())
+    if not tidy:
+        raise PydanticCustomError("blank", "must not be blank")
+    return tidy
 
 
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
+def _blank_is_none(value: str) -> str | None:
+    return " ".join(value.split()) or None
 
 
-Line = BeforeValidator(_text)
+def _cep_digits(value: str) -> str:
+    digits = postal_code_digits(value)
+    if digits is None:  # the pattern already holds; kept for the type
+        raise PydanticCustomError("postal_code", "must be a CEP of 8 digits, e.g. 01310-100")
+    return digits
 
 
 class AddressIn(BaseModel):
@@ -42,49 +48,36 @@ class AddressIn(BaseModel):
     postal_code: Annotated[
         StrictStr,
         Field(
-            pattern=r"^\s*\d{5}-?\d{3}\s*$", description="CEP: 8 digits, bare or as 00000-000", examples=["01310-100"]
+            pattern=r"^[0-9]{5}-?[0-9]{3}$", description="CEP: 8 digits, bare or as 00000-000", examples=["01310-100"]
         ),
+        AfterValidator(_cep_digits),
     ]
     street: Annotated[
         StrictStr,
-        Line,
         Field(min_length=2, max_length=200, pattern=TEXT, description="Logradouro", examples=["Avenida Paulista"]),
+        AfterValidator(_line),
     ]
     number: Annotated[
         StrictStr,
-        Line,
         Field(min_length=1, max_length=20, pattern=TEXT, description='Número ("s/n" when none)', examples=["1578"]),
+        AfterValidator(_line),
     ]
-    complement: Annotated[StrictStr, Field(max_length=100, pattern=TEXT)] | None = Field(
-        default=None, description="Complemento, optional", examples=["conjunto 12"]
-    )
+    complement: (
+        Annotated[StrictStr, Field(max_length=100, pattern=_PRINTABLE_OR_EMPTY), AfterValidator(_blank_is_none)] | None
+    ) = Field(default=None, description="Complemento, optional (empty is none)", examples=["conjunto 12"])
     district: Annotated[
         StrictStr,
-        Line,
         Field(min_length=2, max_length=100, pattern=TEXT, description="Bairro", examples=["Bela Vista"]),
+        AfterValidator(_line),
     ]
     city: Annotated[
-        StrictStr, Line, Field(min_length=2, max_length=100, pattern=TEXT, description="Cidade", examples=["São Paulo"])
+        StrictStr,
+        Field(min_length=2, max_length=100, pattern=TEXT, description="Cidade", examples=["São Paulo"]),
+        AfterValidator(_line),
     ]
     state: Annotated[
-        FederativeUnit,
-        BeforeValidator(_upper),
-        Field(description="UF: one of the 27 federative units", examples=["SP"]),
+        FederativeUnit, Field(description="UF: one of the 27 federative units, in capitals", examples=["SP"])
     ]
-
-    @field_validator("complement", mode="before")
-    @classmethod
-    def _complement(cls, value: object) -> object:
-        """An empty complement is no complement; anything but a string is left for the type check."""
-        return _optional_text(value) if isinstance(value, str) else value
-
-    @field_validator("postal_code")
-    @classmethod
-    def _postal_code(cls, value: str) -> str:
-        digits = postal_code_digits(value)
-        if digits is None:
-            raise PydanticCustomError("postal_code", "must be a CEP of 8 digits, e.g. 01310-100")
-        return digits
 
     def to_domain(self) -> PostalAddress:
         return PostalAddress(

@@ -626,7 +626,7 @@ export interface components {
             city: string;
             /**
              * Complement
-             * @description Complemento, optional
+             * @description Complemento, optional (empty is none)
              * @example conjunto 12
              */
             complement?: string | null;
@@ -650,7 +650,7 @@ export interface components {
             postal_code: string;
             /**
              * State
-             * @description UF: one of the 27 federative units
+             * @description UF: one of the 27 federative units, in capitals
              * @example SP
              * @enum {string}
              */
@@ -812,6 +812,16 @@ export interface components {
              * @description Relative URL of the next page; null on the last one.
              */
             next: string | null;
+            /**
+             * Partial
+             * @description True when reading the DLQ ran out of time before this page was full or the topic's end was reached: letters may follow that this page could not show; `next` continues from where it stopped
+             */
+            partial: boolean;
+            /**
+             * Partial Reason
+             * @description Why the page is partial, for people
+             */
+            partial_reason?: string | null;
         };
         /** DeadLetterView */
         DeadLetterView: {

@@ -49,6 +49,7 @@ from storage.repositories import loans
 from workflows.contracts.origination import (
     TERMINAL_STATUSES,
     AcceptOffer,
+    ApplicationStatus,
     CancellationRequest,
     LoanApplicationInput,
     OriginationPolicy,
@@ -122,7 +123,7 @@ class AcceptedOffer(BaseModel):
 
 class CancellationAcceptedView(BaseModel):
     application_id: uuid.UUID
-    status_when_requested: str
+    status_when_requested: ApplicationStatus
     links: dict[str, str]
 
 
@@ -207,7 +208,7 @@ async def _own(resources: Resources, caller: CustomerPrincipal, application_id: 
 def _submitted_body(body: LoanRequest, application_id: uuid.UUID, created_at: datetime) -> dict[str, Any]:
     view = LoanApplicationView(
         id=application_id,
-        status="submitted",
+        status=ApplicationStatus.SUBMITTED,
         amount=body.amount,
         term_months=body.term_months,
         amortization=body.amortization,

@@ -18,7 +18,7 @@ from api.fields import MoneyOut, RatePercentOut
 from api.pagination import Page
 from domain.application_reasons import CustomerReason, reason_for_customer, step_detail_for_customer
 from storage.models import Installment, LoanApplication, PixCharge
-from workflows.contracts.origination import ApplicationState, Offer
+from workflows.contracts.origination import ApplicationState, ApplicationStatus, Offer
 
 
 class ScheduleItem(BaseModel):
@@ -125,7 +125,7 @@ def links_of(application_id: uuid.UUID) -> dict[str, str]:
 
 class LoanSummary(BaseModel):
     id: uuid.UUID
-    status: str
+    status: ApplicationStatus
     amount: MoneyOut
     term_months: int
     amortization: str
@@ -153,7 +153,7 @@ class LoanPage(Page[LoanSummary]):
 
 class LoanApplicationView(BaseModel):
     id: uuid.UUID
-    status: str = Field(
+    status: ApplicationStatus = Field(
         description="submitted, analyzing, manual_review, offer_ready, offer_accepted, contract_sent, signed, "
         "disbursing, disbursed; or the terminal declined, expired, cancelled, failed"
     )

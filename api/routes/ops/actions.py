@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from api.fields import TEXT
 from api.openapi import problems
 from api.services.ops_actions import OpsActionsDep
+from workflows.contracts.origination import ApplicationStatus
 
 router = APIRouter(prefix="/v1/ops", tags=["ops"])
 
@@ -90,7 +91,7 @@ class OpsCancelRequest(BaseModel):
 
 class OpsCancellationView(BaseModel):
     application_id: uuid.UUID
-    status_when_requested: str
+    status_when_requested: ApplicationStatus
 
 
 @router.post(

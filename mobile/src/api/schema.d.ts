@@ -690,6 +690,12 @@ export interface components {
          * @enum {string}
          */
         Amortization: "price" | "sac";
+        /**
+         * ApplicationStatus
+         * @description Where a loan application stands. The read model stores the value (a string column).
+         * @enum {string}
+         */
+        ApplicationStatus: "submitted" | "analyzing" | "manual_review" | "offer_ready" | "offer_accepted" | "contract_sent" | "signed" | "disbursing" | "disbursed" | "declined" | "expired" | "cancelled" | "failed";
         /** AssumptionsOut */
         AssumptionsOut: {
             /** Day Count */
@@ -757,8 +763,7 @@ export interface components {
             links: {
                 [key: string]: string;
             };
-            /** Status When Requested */
-            status_when_requested: string;
+            status_when_requested: components["schemas"]["ApplicationStatus"];
         };
         /**
          * ChargeView
@@ -1076,11 +1081,8 @@ export interface components {
              * @description While the contract awaits the signature: the page where the customer signs it
              */
             signing_url?: string | null;
-            /**
-             * Status
-             * @description submitted, analyzing, manual_review, offer_ready, offer_accepted, contract_sent, signed, disbursing, disbursed; or the terminal declined, expired, cancelled, failed
-             */
-            status: string;
+            /** @description submitted, analyzing, manual_review, offer_ready, offer_accepted, contract_sent, signed, disbursing, disbursed; or the terminal declined, expired, cancelled, failed */
+            status: components["schemas"]["ApplicationStatus"];
             /**
              * Steps
              * @description The journey so far, oldest first
@@ -1222,8 +1224,7 @@ export interface components {
             links: {
                 [key: string]: string;
             };
-            /** Status */
-            status: string;
+            status: components["schemas"]["ApplicationStatus"];
             /** Term Months */
             term_months: number;
             /**
@@ -1381,8 +1382,7 @@ export interface components {
             reason?: string | null;
             /** Risk Band */
             risk_band?: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["ApplicationStatus"];
             /** Term Months */
             term_months: number;
             /**
@@ -1473,11 +1473,8 @@ export interface components {
              * @description While the contract awaits the signature: the page where the customer signs it
              */
             signing_url?: string | null;
-            /**
-             * Status
-             * @description submitted, analyzing, manual_review, offer_ready, offer_accepted, contract_sent, signed, disbursing, disbursed; or the terminal declined, expired, cancelled, failed
-             */
-            status: string;
+            /** @description submitted, analyzing, manual_review, offer_ready, offer_accepted, contract_sent, signed, disbursing, disbursed; or the terminal declined, expired, cancelled, failed */
+            status: components["schemas"]["ApplicationStatus"];
             /**
              * Steps
              * @description The journey so far, oldest first
@@ -1498,8 +1495,7 @@ export interface components {
              * Format: uuid
              */
             application_id: string;
-            /** Status When Requested */
-            status_when_requested: string;
+            status_when_requested: components["schemas"]["ApplicationStatus"];
         };
         /** OpsCancelRequest */
         OpsCancelRequest: {

@@ -85,7 +85,7 @@ async def run_scenario(
     deadline = started + timeout
     say(f"[..] {scenario.name}: {journeys} journeys; fault: {scenario.summary}")
     async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=30) as simulator:
-        ctx = Context(stack, progress, journeys, simulator)
+        ctx = Context(stack, progress, journeys, simulator, deadline=deadline)
         driving = asyncio.create_task(
             drive(
                 journeys,
@@ -106,7 +106,8 @@ async def run_scenario(
         records = await driving
         await ctx.clear_faults()
     ended = [r.ended_at for r in records if r.ended_at is not None]
-    recover = max(0.0, max(ended) - fault.at) if ended and all(r.terminal for r in records) else None
+    struck_at = ctx.struck_at or fault.at
+    recover = max(0.0, max(ended) - struck_at) if ended and all(r.terminal for r in records) else None
     verdict = await check_invariants(settings, temporal, stack.simulator_url, records, stack.log_files())
     result = ScenarioResult(
         scenario=scenario.name,
@@ -122,7 +123,12 @@ async def run_scenario(
         say(f"     [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     for error in result.errors[:5]:
         say(f"     [journey] {error}")
-    say(f"[{'ok' if result.ok else 'FAIL'}] {scenario.name} in {result.elapsed_seconds:.0f}s")
+    recovered = f"{recover:.0f} s" if recover is not None else "not recovered"
+    say(
+        f"[{'ok' if result.ok else 'FAIL'}] {scenario.name} in {result.elapsed_seconds:.0f}s: {journeys} journeys,"
+        f" {result.disbursed} disbursed, {verdict.payouts} payouts, {result.doubled} doubled, {result.lost} lost,"
+        f" {result.stuck} stuck, time to recover {recovered}"
+    )
     return result
 
 

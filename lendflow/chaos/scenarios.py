@@ -35,10 +35,18 @@ class Context:
     progress: Progress
     journeys: int
     simulator: httpx.AsyncClient
+    deadline: float = float("inf")  # monotonic
     options: dict[str, Any] = field(default_factory=dict)
+    # When the fault first struck (time to recover counts from here).
+    struck_at: float | None = None
+
+    def strike(self) -> None:
+        if self.struck_at is None:
+            self.struck_at = time.monotonic()
 
     async def when(self, phase: str, share: float, *, timeout: float = 300) -> None:
-        """Until ``share`` of the journeys reached ``phase`` (at least one)."""
+        """Until ``share`` of the journeys reached ``phase`` (at least one), or the scenario's deadline."""
+        timeout = min(timeout, max(0.0, self.deadline - time.monotonic()))
         await self.progress.wait_for(phase, max(1, int(self.journeys * share)), timeout=timeout)
 
     async def replacement(self, command: str, old: int, *, timeout: float = 60) -> int | None:
@@ -73,6 +81,7 @@ class Scenario:
 
 
 async def _kill_child(ctx: Context, command: str) -> Fault:
+    ctx.strike()
     old = ctx.stack.kill_child(command)
     new = await ctx.replacement(command, old)
     return Fault(new is not None, f"kill -9 {command} pid {old}; the supervisor started pid {new}")
@@ -85,6 +94,7 @@ async def worker_kill(ctx: Context) -> Fault:
 
 async def temporal_kill(ctx: Context) -> Fault:
     await ctx.when("applied", 0.3)
+    ctx.strike()
     old = await asyncio.to_thread(ctx.stack.kill_temporal)
     await asyncio.sleep(3)
     await asyncio.to_thread(ctx.stack.start_temporal)
@@ -96,18 +106,21 @@ async def kafka_restart(ctx: Context) -> Fault:
     pids = []
     await ctx.when("registered", 0.25)
     for round_ in range(2):
+        ctx.strike()
         old = await asyncio.to_thread(ctx.stack.kill_kafka)
-        await asyncio.sleep(8)
+        await asyncio.sleep(5)
         await asyncio.to_thread(ctx.stack.start_kafka)
         pids.append((old, ctx.stack.kafka_pid))
         if round_ == 0:
-            await asyncio.sleep(15)
+            # Strike again once the stages are back at work.
+            await ctx.when("onboarded", 0.25, timeout=60)
     struck = all(new not in (None, old) for old, new in pids)
     return Fault(struck, "kill -9 the broker twice: " + ", ".join(f"pid {o} → {n}" for o, n in pids))
 
 
 async def postgres_restart(ctx: Context) -> Fault:
     await ctx.when("accepted", 0.3)
+    ctx.strike()
     ended = await asyncio.to_thread(ctx.stack.terminate_backends)
     await asyncio.sleep(2)
     old = await asyncio.to_thread(ctx.stack.restart_postgres)
@@ -118,6 +131,7 @@ async def postgres_restart(ctx: Context) -> Fault:
 async def redis_flush(ctx: Context) -> Fault:
     await ctx.when("registered", 0.4)
     keys = await asyncio.to_thread(ctx.stack.redis_keys)
+    ctx.strike()
     await asyncio.to_thread(ctx.stack.flush_redis)
     left = await asyncio.to_thread(ctx.stack.redis_keys)
     return Fault(keys > 0 and left < keys, f"FLUSHALL with {keys} keys ({left} right after)")
@@ -133,25 +147,27 @@ async def pipeline_kill(ctx: Context) -> Fault:
 
 async def provider_errors(ctx: Context) -> Fault:
     await ctx.when("registered", 0.1)
+    ctx.strike()
     await ctx.fault("credit-bureau", "credit_report", error_rate=0.4, error_status=429, retry_after_seconds=1)
     await ctx.fault("esignature", "create_envelope", error_rate=0.4, error_status=500)
     await ctx.fault("pix", "create_payout", error_rate=0.3, error_status=503)
     await ctx.fault("federal-revenue", "lookup_cpf", hang_seconds=8)
-    await asyncio.sleep(15)
+    await asyncio.sleep(10)
     await ctx.fault("federal-revenue", "lookup_cpf", error_rate=0.3, error_status=500)
     await ctx.when("signed", 0.5)
     listed = (await ctx.simulator.get("/_admin/faults")).json()
-    await asyncio.sleep(10)
+    await asyncio.sleep(5)
     await ctx.clear_faults()
     return Fault(
         len(listed) >= 4,
-        f"429s (bureau), 500s (eSignature, Federal Revenue), 503s (PIX), hangs of 8 s; {len(listed)} rules",
+        f"429s (bureau), 500s (eSignature, Federal Revenue), 503s (PIX), hangs of 8 s for 10 s; {len(listed)} rules",
     )
 
 
 def _ambiguous(refuse_replays: bool) -> Inject:
     async def inject(ctx: Context) -> Fault:
         await ctx.when("applied", 0.2)
+        ctx.strike()
         # The payout is taken, then answered only after the client's timeout (5 s).
         await ctx.fault("pix", "create_payout", hang_seconds=7, after_processing=True, refuse_replays=refuse_replays)
         await ctx.when("ended", 0.8)
@@ -164,6 +180,7 @@ def _ambiguous(refuse_replays: bool) -> Inject:
 
 
 async def webhooks(ctx: Context) -> Fault:
+    ctx.strike()
     await ctx.fault("esignature", "webhooks", duplicate_webhooks=2, webhook_delay_ms=300)
     await ctx.fault("pix", "webhooks", duplicate_webhooks=2, webhook_delay_ms=300)
     await ctx.when("signed", 0.3)
@@ -179,6 +196,7 @@ async def webhooks(ctx: Context) -> Fault:
 
 async def duplicate_submissions(ctx: Context) -> Fault:
     # The journeys themselves send each application 3 times at once; nothing else breaks.
+    ctx.strike()
     await ctx.when("applied", 1.0)
     return Fault(True, "each loan application sent 3 times at once with one Idempotency-Key")
 

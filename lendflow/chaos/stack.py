@@ -354,7 +354,7 @@ class ChaosStack:
             check=True,
             capture_output=True,
             env={**os.environ, **self.env},
-            cwd=self.run_dir,
+            cwd=REPO_ROOT,
         )
 
     def start_processes(self) -> None:
@@ -367,7 +367,9 @@ class ChaosStack:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                cwd=self.run_dir,
+                # The repository, as `lendflow run`: in the run directory, the simulator's data
+                # directory (`simulator/`) would shadow the `simulator` package on a restart.
+                cwd=REPO_ROOT,
                 start_new_session=True,
             )
         wait_until(self._api_ready, timeout=120, what="the chaos stack's API", log_file=self.processes_log)

@@ -76,11 +76,13 @@ class TemporalSettings(BaseModel):
     worker_metrics_port: int = 9109
     # The worker's /health/live and /health/ready (the SDK's exporter owns the metrics port), on worker_metrics_host.
     worker_health_port: int = 9110
-    # Workflows the worker keeps in memory between their tasks (the sticky cache). A cached workflow
+    # Workflows the worker keeps in memory between their tasks (the sticky cache): about 300 KiB each
+    # for a parked loan journey (its sandbox re-runs the workflow module, ~90 KiB). A cached workflow
     # answers its next signal or update at once; one evicted to make room replays its history when it
-    # wakes up (CPU and a history fetch, same result). 0 turns the cache and sticky queues off. See
-    # docs/performance.md ("Worker memory") for what one cached workflow costs.
-    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    # wakes up (CPU and a history fetch, same result), so RSS stays flat however many wait. Raise it
+    # when more journeys than this are in flight at once on one worker; 0 turns the cache and sticky
+    # queues off. The SDK's default is 1000. Measured in docs/performance.md ("Worker memory").
+    worker_max_cached_workflows: int = Field(default=100, ge=0)
 
 
 class ApiSettings(BaseModel):

@@ -36,7 +36,9 @@ from lendflow.settings import get_settings
 def quote(
     amount: Annotated[str, typer.Argument(help='Amount asked, in reais, e.g. "10000.00".')],
     term_months: Annotated[int, typer.Argument(help="Number of monthly installments, 1 to 420.")],
-    monthly_rate: Annotated[str, typer.Argument(help='Monthly effective rate, e.g. "0.0200" for 2%.')],
+    monthly_rate_percent: Annotated[
+        str, typer.Argument(help='Monthly effective rate in percent, as the API takes it: "1.99" for 1,99 % a month.')
+    ],
     amortization: Annotated[Amortization, typer.Option(help="price (fixed installment) or sac.")] = Amortization.PRICE,
     release_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD; defaults to today in Brasília.")] = None,
     first_due_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD; defaults to one month later.")] = None,
@@ -50,7 +52,7 @@ def quote(
     terms = LoanTerms(
         amount=_decimal(amount, "AMOUNT"),
         term_months=term_months,
-        monthly_rate=_decimal(monthly_rate, "MONTHLY_RATE"),
+        monthly_rate=_decimal(monthly_rate_percent, "MONTHLY_RATE_PERCENT") / 100,
         amortization=amortization,
         release_date=release,
         first_due_date=_date(first_due_date, "--first-due-date") if first_due_date else add_months(release, 1),
@@ -76,7 +78,8 @@ def quote(
 
 def _print(simulation: LoanSimulation, console: Console) -> None:
     terms = simulation.terms
-    table = Table(title=f"{terms.amortization.value.upper()} · {terms.term_months} × at {terms.monthly_rate} a month")
+    title = f"{terms.amortization.value.upper()} · {terms.term_months} × at {terms.monthly_rate * 100:f} % a month"
+    table = Table(title=title)
     for column in ("#", "due date", "payment", "interest", "amortization", "balance"):
         table.add_column(column, justify="left" if column == "due date" else "right")
     for i in simulation.installments:

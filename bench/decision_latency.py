@@ -18,7 +18,9 @@ by up to one poll. The API, Kafka and the pipeline are not in this path.
    t0 + k / rate, whatever the answers); each latency runs from the scheduled send time, so a
    backlog shows as latency rather than as a slower sender.
 
-The journeys left at `offer_ready` are terminated after each phase and at the end.
+Then, from the open-loop journeys' histories, where the time went: per journey, how long workflow
+tasks and each activity type waited for a worker and ran. The journeys left at `offer_ready` are
+terminated after each phase and at the end.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +42,8 @@ if str(ROOT) not in sys.path:
 
 import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 import psycopg  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client  # noqa: E402
 
 from lendflow.logging import configure_logging  # noqa: E402
 from lendflow.settings import Settings  # noqa: E402
@@ -103,6 +108,48 @@ async def open_loop(driver: jt.Driver, applicants: list[jt.Applicant], rate: flo
     return max(lateness, default=0.0), decisions
 
 
+async def breakdown(client: Client, workflow_ids: list[str]) -> list[str]:
+    """Where a decision's time goes, from the journeys' histories: per journey, mean milliseconds that
+    workflow tasks and each activity type spend waiting for a worker (scheduled → started) and
+    running (started → completed or failed), and how many of each a journey has."""
+    waits: dict[str, list[float]] = defaultdict(list)
+    runs: dict[str, list[float]] = defaultdict(list)
+    for workflow_id in workflow_ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        names: dict[int, str] = {}
+        times: dict[int, float] = {}
+        for event in history.events:
+            at = event.event_time.ToDatetime().timestamp()
+            kind = event.event_type
+            times[event.event_id] = at
+            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                names[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                attrs = event.activity_task_started_event_attributes
+                waits[names[attrs.scheduled_event_id]].append(at - times[attrs.scheduled_event_id])
+            elif kind in (EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED):
+                attrs = (
+                    event.activity_task_completed_event_attributes
+                    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+                    else event.activity_task_failed_event_attributes
+                )
+                runs[names[attrs.scheduled_event_id]].append(at - times[attrs.started_event_id])
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                attrs = event.workflow_task_started_event_attributes
+                waits["(workflow task)"].append(at - times[attrs.scheduled_event_id])
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                attrs = event.workflow_task_completed_event_attributes
+                runs["(workflow task)"].append(at - times[attrs.started_event_id])
+    journeys = max(1, len(workflow_ids))
+    lines = [f"  where the time goes (histories of {len(workflow_ids)} open-loop journeys; ms per journey):"]
+    for name in sorted(set(waits) | set(runs), key=lambda n: -(sum(waits[n]) + sum(runs[n]))):
+        lines.append(
+            f"    {name:<28} ×{len(runs[name]) / journeys:4.1f}  waiting for a worker {sum(waits[name]) * 1000 / journeys:7.0f}"
+            f"  running {sum(runs[name]) * 1000 / journeys:7.0f}"
+        )
+    return lines
+
+
 async def run(closed: int, concurrency: int, opened: int, share: float, warm_up: int, poll: float) -> None:
     began, load_before = time.perf_counter(), jt.load()
     base = Settings()
@@ -164,6 +211,7 @@ async def run(closed: int, concurrency: int, opened: int, share: float, warm_up:
             f"(sender at most {late_sender * 1000:.0f} ms behind it)"
         )
         lines.append(opened_decisions.line("  latency from the scheduled send time (open loop)"))
+        lines.extend(await breakdown(client, driver.started[-opened:]))
         lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {jt.load()} at the end")
         for name, phase in (("closed", saturated), ("open", opened_decisions)):
             for failure in phase.failures[:3]:

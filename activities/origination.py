@@ -126,12 +126,12 @@ async def apply_status_change(
     so does one the same activity's later change (`superseded_by`) has already followed, when an
     attempt is retried after that later change committed (prepare_contract's acceptance once the
     contract is sent). Any other move NEXT_STATUSES forbids is refused (non-retryable): the read
-    model never moves back or skips a status, whoever asks. `event_details` add the step's own
-    facts to the event."""
+    model never skips a status, and moves back only where PAUSED_RETURNS lets a pause (a refused
+    payout), whoever asks. `event_details` add the step's own facts to the event."""
     current = ApplicationStatus(application.status)
     if superseded_by is not None and current == superseded_by.status and current != change.status:
         return False
-    if not status_may_move(current, change.status):
+    if not status_may_move(current, change.status, paused=change.failed_step is not None):
         raise ApplicationError(
             f"application {change.application_id} may not move from {current} to {change.status}",
             type=STATUS_MOVE_REFUSED,
@@ -499,6 +499,8 @@ class OriginationActivities(OriginationActivityContract):
             )
             if request.signed is not None:
                 await apply_status_change(session, application, request.signed, superseded_by=request.status)
+            if request.status is not None:  # before the payout is sent: the pipeline expects it
+                await apply_status_change(session, application, request.status)
             # Named by us and stable across attempts (the entry's time, the payout's key), so an
             # attempt after a lost answer can ask the PSP for the payout instead of sending it again.
             requested_at = (
@@ -514,12 +516,6 @@ class OriginationActivities(OriginationActivityContract):
                 end_to_end_id=self._pix.payout_end_to_end_id(requested_at, payout_key),
                 ask_first=activity.info().attempt > 1,
             )
-        if request.status is not None:
-            # `disbursing` once the PSP took the payout: a refused key leaves the application `signed`
-            # (paused for ops), and the read model never has to move back.
-            async with self._sessions() as session, session.begin():
-                application = await self._application(session, request.application_id)
-                await apply_status_change(session, application, request.status, end_to_end_id=payout.end_to_end_id)
         return DisbursementStarted(end_to_end_id=payout.end_to_end_id)
 
     @activity.defn

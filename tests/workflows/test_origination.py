@@ -515,13 +515,13 @@ async def test_refused_payout_reverses_the_entry_posted_before_it(
         LedgerReversal(app.application_id, f"{app.application_id}:disbursement", "disbursement_refused:InvalidPixKey")
     ]
     assert outcomes(final, "disbursement") == ["refused"]
-    # The PSP refused the payout: the read model never said `disbursing`.
     assert fakes.read_model_statuses == [
         "analyzing",
         "offer_ready",
         "offer_accepted",
         "contract_sent",
         "signed",
+        "disbursing",
         "failed",
     ]
 
@@ -569,6 +569,9 @@ async def test_a_payout_refused_for_an_unknown_key_waits_for_another_of_the_cust
     # The pause is written to the read model with why, for ops' queue.
     assert fakes.requests["record_status"][-1].failed_step == "disbursement"
     assert fakes.requests["record_status"][-1].reason.startswith("paused: PixKeyNotFound")
+    # `disbursing` with the ledger entry, `signed` again while paused (the one way back), then on.
+    assert fakes.read_model_statuses[-4:] == ["disbursing", "signed", "disbursing", "disbursed"]
+    assert fakes.read_model.refused == []
     assert wrong_field.type == "InvalidCorrection"
     assert retried == StepRetryAccepted(step="disbursement")
     assert [r.pix_key for r in fakes.requests["disburse"]] == [None, "maria@example.com"]

@@ -58,6 +58,10 @@ def test_no_status_moves_back_or_skips_one_and_an_ended_application_stays_ended(
     assert not status_may_move(S.OFFER_READY, S.CONTRACT_SENT)  # skips offer_accepted
     assert not status_may_move(S.CONTRACT_SENT, S.DISBURSING)  # skips signed
     assert not status_may_move(S.DISBURSING, S.SIGNED)  # back
+    # The one way back: a refused payout's pause, from disbursing to signed.
+    assert status_may_move(S.DISBURSING, S.SIGNED, paused=True)
+    assert not status_may_move(S.CONTRACT_SENT, S.OFFER_ACCEPTED, paused=True)
+    assert not status_may_move(S.DISBURSED, S.DISBURSING, paused=True)
     assert not status_may_move(S.MANUAL_REVIEW, S.ANALYZING)  # back
     for ended in TERMINAL_STATUSES:
         assert NEXT_STATUSES[ended] == frozenset()
@@ -175,6 +179,18 @@ async def test_a_forbidden_move_is_refused_and_the_same_change_twice_is_written_
     assert skipped.value.non_retryable and back.value.non_retryable
     assert status == "offer_ready"
     assert events == ["analyzing", "offer_ready", "offer_ready"]
+
+    for onwards in (S.OFFER_ACCEPTED, S.CONTRACT_SENT, S.SIGNED, S.DISBURSING):
+        await _apply(session_maker, change(onwards))
+    with pytest.raises(ApplicationError) as back_unpaused:
+        await _apply(session_maker, change(S.SIGNED))
+    # A payout the PSP refused: the pause takes the application back to signed, saying why.
+    assert await _apply(session_maker, change(S.SIGNED, failed_step="disbursement", reason="paused: r")) is True
+    status, events = await _read_model(session_maker, application_id)
+
+    assert back_unpaused.value.type == STATUS_MOVE_REFUSED
+    assert status == "signed"
+    assert events[-2:] == ["disbursing", "signed"]
 
 
 async def test_a_retried_activity_skips_the_change_its_own_later_change_followed(

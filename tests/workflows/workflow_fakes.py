@@ -204,7 +204,7 @@ class FakeReadModel:
         if change is None:
             return
         self.changes.append(change)
-        if not status_may_move(self.status, change.status):
+        if not status_may_move(self.status, change.status, paused=change.failed_step is not None):
             self.refused.append((self.status, change.status))
             raise ApplicationError(
                 f"may not move from {self.status} to {change.status}", type="StatusMoveRefused", non_retryable=True
@@ -315,9 +315,9 @@ class OriginationFakes(_Recorder):
     async def disburse(self, request: DisbursementRequest) -> DisbursementStarted:
         await self._enter("disburse", request)
         self.read_model.apply(request.signed)  # with the ledger entry, before the payout is sent
+        self.read_model.apply(request.status)
         if self.payout_refusal is not None:
             raise ApplicationError("the PIX payout was refused", type=self.payout_refusal, non_retryable=True)
-        self.read_model.apply(request.status)  # once the PSP took the payout
         return DisbursementStarted(end_to_end_id=f"E2E{request.application_id[:8]}")
 
     @activity.defn(name="reverse_disbursement")

@@ -93,13 +93,19 @@ for _status in OPEN_STATUSES:
     NEXT_STATUSES[_status] = NEXT_STATUSES[_status] | {S.DECLINED, S.EXPIRED, S.CANCELLED, S.FAILED}
 for _status in TERMINAL_STATUSES:
     NEXT_STATUSES[_status] = frozenset()
+# The one way back, and only as a pause (a change that names its paused step): `disbursing` is
+# written with the ledger entry, before the payout is sent, because the pipeline accepts the PSP's
+# payout events only for a disbursing application; a payout the PSP refuses moved no money, and the
+# application waits, `signed` again, for ops to correct it.
+PAUSED_RETURNS: dict[ApplicationStatus, ApplicationStatus] = {S.DISBURSING: S.SIGNED}
 del S, _status
 
 
-def status_may_move(current: ApplicationStatus | str, to: ApplicationStatus | str) -> bool:
-    """Whether an application at `current` may be written `to` (the same status included)."""
+def status_may_move(current: ApplicationStatus | str, to: ApplicationStatus | str, *, paused: bool = False) -> bool:
+    """Whether an application at `current` may be written `to` (the same status included); `paused`:
+    the change is a pause (it names the paused step), which may take a PAUSED_RETURNS way back."""
     current, to = ApplicationStatus(current), ApplicationStatus(to)
-    return to == current or to in NEXT_STATUSES[current]
+    return to == current or to in NEXT_STATUSES[current] or (paused and PAUSED_RETURNS.get(current) == to)
 
 
 # The type of the non-retryable ApplicationError an activity raises for a move NEXT_STATUSES forbids.
@@ -404,8 +410,8 @@ class DisbursementRequest:
     pix_key: str | None  # an ops correction; by default the customer's CPF key
     steps: list[StepRecord]
     # `signed` when the read model may not have it yet (the certificate that carries it failed, or
-    # the execution predates `signed-in-read-model`), applied with the ledger entry; `disbursing`,
-    # applied once the PSP took the payout (a refused key leaves the application `signed`).
+    # the execution predates `signed-in-read-model`), then `disbursing`, both applied with the
+    # ledger entry, before the payout is sent.
     signed: StatusChange | None = None
     status: StatusChange | None = None
 

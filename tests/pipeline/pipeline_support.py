@@ -1,4 +1,5 @@
-"""Helpers of the pipeline tests: rows in PostgreSQL, envelopes, running stages, reading topics."""
+"""Helpers of the pipeline tests: rows in PostgreSQL, envelopes, running stages, reading topics, and
+the positions in Kafka a test waits for before it asserts that nothing more arrived."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from decimal import Decimal
 from typing import Any
 
 import uvicorn
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    Message,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -264,15 +273,11 @@ class Record:
 
 
 def read_topic(
-    settings: Settings,
-    topic: str,
-    *,
-    until: int | Callable[[list[Record]], bool],
-    timeout: float = 40.0,
-    settle: float = 1.0,
+    settings: Settings, topic: str, *, until: int | Callable[[list[Record]], bool], timeout: float = 40.0
 ) -> list[Record]:
-    """Everything committed on ``topic``: read until ``until`` holds (a count or a predicate), then
-    ``settle`` seconds more to catch anything extra, or ``timeout``."""
+    """Committed records of ``topic``, read from the start until ``until`` holds (a count or a
+    predicate) or ``timeout`` passes: a wait for progress. It proves nothing about what came after;
+    for that, wait with :func:`consumed_through` and read with :func:`read_to_end`."""
     done = until if callable(until) else (lambda records: len(records) >= until)  # type: ignore[operator]
     consumer = Consumer(
         {
@@ -287,25 +292,11 @@ def read_topic(
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         records: list[Record] = []
         deadline = time.monotonic() + timeout
-        settled_at: float | None = None
-        while time.monotonic() < deadline:
-            if settled_at is None and done(records):
-                settled_at = time.monotonic() + settle
-            if settled_at is not None and time.monotonic() >= settled_at:
-                break
+        while not done(records) and time.monotonic() < deadline:
             message = consumer.poll(0.1)
             if message is None or message.error() is not None:
                 continue
-            records.append(
-                Record(
-                    topic=message.topic(),
-                    partition=message.partition(),
-                    offset=message.offset(),
-                    key=message.key(),
-                    value=message.value(),
-                    headers={k: (v or b"").decode("utf-8", "replace") for k, v in (message.headers() or [])},
-                )
-            )
+            records.append(_record(message))
         return records
     finally:
         consumer.close()
@@ -313,6 +304,131 @@ def read_topic(
 
 async def read(settings: Settings, topic: str, **kwargs: Any) -> list[Record]:
     return await asyncio.to_thread(read_topic, settings, topic, **kwargs)
+
+
+def _record(message: Message) -> Record:
+    return Record(
+        topic=message.topic(),
+        partition=message.partition(),
+        offset=message.offset(),
+        key=message.key(),
+        value=message.value(),
+        headers={k: (v or b"").decode("utf-8", "replace") for k, v in (message.headers() or [])},
+    )
+
+
+# --- Positions in Kafka: the positive signals that nothing more is coming ----------------------------
+#
+# A test that must show something did NOT happen (no duplicate, no dead letter) waits for the stage's
+# consumer group to have committed past every input it was given. A stage commits its input offsets
+# in the Kafka transaction of its outputs (or, for the bridge, after them), so by then whatever it
+# was going to write for those inputs is on the output topics; reading those to their end sees all.
+
+
+def _admin(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+
+
+def _partitions(admin: AdminClient, topic: str) -> list[int]:
+    return sorted(admin.list_topics(topic, timeout=10).topics[topic].partitions)
+
+
+def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """Each partition's end: the offset the next message will get. Only for a topic written without
+    transactions (incoming, or one a test wrote itself): a transaction's commit marker takes an
+    offset too, which no consumer ever commits past; use :func:`next_offsets` of what was read there."""
+    admin = _admin(settings)
+    requests = {TopicPartition(topic, p): OffsetSpec.latest() for p in _partitions(admin, topic)}
+    return {tp.partition: future.result(10).offset for tp, future in admin.list_offsets(requests).items()}
+
+
+def next_offsets(records: Sequence[Record]) -> dict[int, int]:
+    """The offsets a consumer commits once it has read these records: the last one's, plus one."""
+    positions: dict[int, int] = {}
+    for record in records:
+        positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
+    return positions
+
+
+def committed_offsets(settings: Settings, group: str, topic: str, admin: AdminClient | None = None) -> dict[int, int]:
+    """What the consumer group has committed on ``topic``, by partition, as the admin API lists it."""
+    admin = admin or _admin(settings)
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in _partitions(admin, topic)])
+    listed = admin.list_consumer_group_offsets([request])[group].result(10)
+    return {tp.partition: tp.offset for tp in listed.topic_partitions if tp.offset >= 0}
+
+
+async def consumed_through(
+    settings: Settings, group: str, topic: str, targets: dict[int, int], *, timeout: float = 40.0
+) -> None:
+    """Wait until the group has committed at least ``targets`` on every partition of ``topic``: it
+    has decided every message before them and (its commit going with its outputs) written them."""
+    admin = _admin(settings)
+
+    def reached() -> bool:
+        committed = committed_offsets(settings, group, topic, admin)
+        return all(committed.get(partition, 0) >= offset for partition, offset in targets.items())
+
+    await eventually(lambda: asyncio.to_thread(reached), timeout=timeout, interval=0.1)
+
+
+async def consumed_to_end(settings: Settings, group: str, topic: str, *, timeout: float = 40.0) -> None:
+    """Wait until the group has committed past everything on ``topic`` (written without transactions) now."""
+    targets = await asyncio.to_thread(end_offsets, settings, topic)
+    await consumed_through(settings, group, topic, targets, timeout=timeout)
+
+
+def read_topic_to_end(settings: Settings, topic: str) -> list[Record]:
+    """Every committed record of ``topic``, read until the end of each partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": f"test-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        records: list[Record] = []
+        at_end: set[int] = set()
+        while at_end != set(partitions):
+            message = consumer.poll(10)
+            assert message is not None, f"{topic} did not reach its end"
+            error = message.error()
+            if error is not None:
+                assert error.code() == KafkaError._PARTITION_EOF, error
+                at_end.add(message.partition())
+                continue
+            at_end.discard(message.partition())
+            records.append(_record(message))
+        return records
+    finally:
+        consumer.close()
+
+
+async def read_to_end(settings: Settings, topic: str) -> list[Record]:
+    return await asyncio.to_thread(read_topic_to_end, settings, topic)
+
+
+async def validated_only(settings: Settings, *, timeout: float = 40.0) -> list[Record]:
+    """Once the validation stage has decided everything on incoming so far: all it validated."""
+    topics = settings.kafka.topics
+    await consumed_to_end(settings, settings.pipeline.groups.validation, topics.incoming, timeout=timeout)
+    return await read_to_end(settings, topics.validated)
+
+
+async def validated_and_trusted(settings: Settings, *, timeout: float = 40.0) -> tuple[list[Record], list[Record]]:
+    """Once the validation and trusted stages have decided everything published on incoming so far:
+    what each wrote, all of it (their dead letters are on the DLQ by then too)."""
+    topics = settings.kafka.topics
+    validated = await validated_only(settings, timeout=timeout)
+    await consumed_through(
+        settings, settings.pipeline.groups.trusted, topics.validated, next_offsets(validated), timeout=timeout
+    )
+    return validated, await read_to_end(settings, topics.trusted)
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1) -> Any:

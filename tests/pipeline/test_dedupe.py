@@ -9,24 +9,23 @@ the output topic to its end. Whatever the stage was going to write for those mes
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections import Counter
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
 from pipeline_support import (
     LenderRecords,
-    Record,
     TcpProxy,
     charge_paid,
+    committed_offsets,
     event_ids,
     eventually,
     read,
+    read_to_end,
     redis_url_with_db,
     running,
+    validated_and_trusted,
+    validated_only,
 )
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -37,104 +36,6 @@ from pipeline.events import EventEnvelope
 from pipeline.intake import EventProducer
 from pipeline.runner import PipelineParts
 from storage.models import ProcessedEvent
-
-# --- Positions in Kafka: the positive signals the tests wait for -----------------------------------
-
-
-def _admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
-
-
-def _partitions(admin: AdminClient, topic: str) -> list[int]:
-    return sorted(admin.list_topics(topic, timeout=10).topics[topic].partitions)
-
-
-def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    """Each partition's end: the offset the next message will get (a topic written without transactions)."""
-    admin = _admin(settings)
-    requests = {TopicPartition(topic, p): OffsetSpec.latest() for p in _partitions(admin, topic)}
-    return {tp.partition: future.result(10).offset for tp, future in admin.list_offsets(requests).items()}
-
-
-def next_offsets(records: list[Record]) -> dict[int, int]:
-    """The offsets a consumer commits once it has read these records: the last one's, plus one."""
-    positions: dict[int, int] = {}
-    for record in records:
-        positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
-    return positions
-
-
-def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int]:
-    """What the consumer group has committed on ``topic``, by partition, as the admin API lists it."""
-    admin = _admin(settings)
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in _partitions(admin, topic)])
-    listed = admin.list_consumer_group_offsets([request])[group].result(10)
-    return {tp.partition: tp.offset for tp in listed.topic_partitions if tp.offset >= 0}
-
-
-async def consumed_through(settings: Settings, group: str, topic: str, targets: dict[int, int]) -> None:
-    """Wait until the group has committed at least ``targets`` on every partition: it has decided
-    every message before them, and (a stage's commit being its outputs' transaction) written them."""
-
-    def reached() -> bool:
-        committed = committed_offsets(settings, group, topic)
-        return all(committed.get(partition, 0) >= offset for partition, offset in targets.items())
-
-    await eventually(lambda: asyncio.to_thread(reached), timeout=40, interval=0.1)
-
-
-def _read_to_end(settings: Settings, topic: str) -> list[Record]:
-    """Every committed record of ``topic``, read until the end of each partition."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"test-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        records: list[Record] = []
-        at_end: set[int] = set()
-        while at_end != set(partitions):
-            message = consumer.poll(10)
-            assert message is not None, f"{topic} did not reach its end"
-            error = message.error()
-            if error is not None:
-                assert error.code() == KafkaError._PARTITION_EOF, error
-                at_end.add(message.partition())
-                continue
-            at_end.discard(message.partition())
-            records.append(
-                Record(message.topic(), message.partition(), message.offset(), message.key(), message.value(), {})
-            )
-        return records
-    finally:
-        consumer.close()
-
-
-async def read_to_end(settings: Settings, topic: str) -> list[Record]:
-    return await asyncio.to_thread(_read_to_end, settings, topic)
-
-
-async def validated_and_trusted(settings: Settings) -> tuple[list[Record], list[Record]]:
-    """Once both stages have decided everything published so far: what each wrote, all of it."""
-    topics, groups = settings.kafka.topics, settings.pipeline.groups
-    await consumed_through(settings, groups.validation, topics.incoming, end_offsets(settings, topics.incoming))
-    validated = await read_to_end(settings, topics.validated)
-    await consumed_through(settings, groups.trusted, topics.validated, next_offsets(validated))
-    return validated, await read_to_end(settings, topics.trusted)
-
-
-async def validated_only(settings: Settings) -> list[Record]:
-    topics = settings.kafka.topics
-    await consumed_through(
-        settings, settings.pipeline.groups.validation, topics.incoming, end_offsets(settings, topics.incoming)
-    )
-    return await read_to_end(settings, topics.validated)
 
 
 def _deduplicated(stage: str, event_type: str = "pix.charge.paid") -> float:
@@ -183,7 +84,7 @@ async def test_flushing_redis_mid_stream_lets_no_duplicate_through(
     async with running(parts, "validation", "trusted"):
         for event in first_half:
             await producer.publish(event)
-        await read(pipeline_settings, topics.trusted, until=len(first_half), settle=0)
+        await read(pipeline_settings, topics.trusted, until=len(first_half))
         assert await pipeline_redis.dbsize() > 0  # the marks are there…
         await pipeline_redis.flushdb()  # …and Redis loses them all
         assert await pipeline_redis.dbsize() == 0
@@ -214,7 +115,7 @@ async def test_a_claim_left_by_a_crash_is_redone_by_the_message_that_owns_it(
     crashed = charge_paid(charge)
     await producer.publish(crashed)
     await producer.publish(crashed)  # a copy, at a later offset of the same partition
-    incoming = await read(pipeline_settings, topics.incoming, until=2, settle=0)
+    incoming = await read(pipeline_settings, topics.incoming, until=2)
     owner = min(incoming, key=lambda r: r.offset)
     async with session_maker() as session, session.begin():
         session.add(

@@ -7,8 +7,8 @@ import json
 import uuid
 from collections import defaultdict
 
-from pipeline_support import read
-from sqlalchemy import select, update
+from pipeline_support import eventually, read_to_end
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lendflow.settings import Settings
@@ -31,19 +31,21 @@ async def test_outbox_rows_are_published_in_order_per_subject_and_stamped(
             written[subject].append(str(event.event_id))
     relays = [OutboxRelay(pipeline_settings, session_maker=session_maker) for _ in range(2)]
 
+    async def stamped() -> bool:
+        async with session_maker() as session:
+            count = select(func.count()).where(OutboxEvent.subject.in_(subjects), OutboxEvent.published_at.is_not(None))
+            return await session.scalar(count) == 20
+
     # Two relays at once: the advisory lock lets one publish at a time, so order holds.
     stop = asyncio.Event()
     tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
     try:
-        records = await read(
-            pipeline_settings,
-            pipeline_settings.kafka.topics.events,
-            until=lambda rs: sum(1 for r in rs if r.key and r.key.decode() in subjects) >= 20,
-            settle=1.0,
-        )
+        # A row is stamped only once the broker acknowledged it: when all are, all were published.
+        await eventually(stamped)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
+    records = await read_to_end(pipeline_settings, pipeline_settings.kafka.topics.events)
 
     published: dict[str, list[str]] = defaultdict(list)
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
@@ -74,12 +76,8 @@ async def test_rows_published_but_not_stamped_before_a_crash_are_published_again
     await relay.relay_once()
     await asyncio.to_thread(relay._producer.flush, 10)
 
-    records = await read(
-        pipeline_settings,
-        pipeline_settings.kafka.topics.events,
-        until=lambda rs: sum(1 for r in rs if r.key == subject.encode()) >= 6,
-        settle=0.5,
-    )
+    # Each round returned once the broker had acknowledged its rows: the topic holds all there is.
+    records = await read_to_end(pipeline_settings, pipeline_settings.kafka.topics.events)
     mine = [
         json.loads(r.value)["event_id"] for r in sorted(records, key=lambda r: r.offset) if r.key == subject.encode()
     ]

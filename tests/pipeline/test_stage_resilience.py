@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from pipeline_support import LenderRecords, charge_paid, event_ids, eventually, produce_all, read
+from pipeline_support import LenderRecords, charge_paid, event_ids, eventually, produce_all, read, validated_only
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
@@ -112,7 +112,7 @@ async def test_a_stage_whose_producer_is_fenced_replaces_it_and_goes_on_with_eve
         await asyncio.to_thread(
             produce_all, pipeline_settings, topics.incoming, [(e.subject.encode(), e.to_bytes()) for e in before]
         )
-        await read(pipeline_settings, topics.validated, until=len(before), settle=0)
+        await read(pipeline_settings, topics.validated, until=len(before))
 
         def fence() -> None:
             zombie = Producer(transactional_producer_config(pipeline_settings, f"{stage.group_id}.{stage._member}"))
@@ -123,7 +123,7 @@ async def test_a_stage_whose_producer_is_fenced_replaces_it_and_goes_on_with_eve
             await asyncio.to_thread(
                 produce_all, pipeline_settings, topics.incoming, [(e.subject.encode(), e.to_bytes()) for e in after]
             )
-            validated = await read(pipeline_settings, topics.validated, until=len(before) + len(after), settle=2.0)
+            validated = await validated_only(pipeline_settings)
         assert not task.done(), "the stage exited"
     finally:
         stop.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from pipeline_support import LenderRecords, charge_paid, envelope_signed, read, running
+from pipeline_support import LenderRecords, charge_paid, consumed_to_end, envelope_signed, read_to_end, running
 
 from lendflow.settings import Settings
 from pipeline.events import TrustedEvent
@@ -37,10 +37,13 @@ async def test_validated_events_are_enriched_with_customer_application_and_insta
     finally:
         await validated.aclose()
     async with running(parts, "trusted"):
-        trusted = await read(pipeline_settings, topics.trusted, until=3, settle=1.0)
-        letters = await read(pipeline_settings, topics.dlq, until=1, settle=0)
+        # The test wrote validated without transactions: its end offsets are where the stage must commit.
+        await consumed_to_end(pipeline_settings, pipeline_settings.pipeline.groups.trusted, topics.validated)
+    trusted = await read_to_end(pipeline_settings, topics.trusted)
+    letters = await read_to_end(pipeline_settings, topics.dlq)
 
     events = {event.event_id: event for event in (TrustedEvent.model_validate_json(r.value) for r in trusted)}
+    assert len(trusted) == 3
     assert set(events) == {str(paid.event_id), str(signed.event_id), str(submitted.event_id)}
     payment = events[str(paid.event_id)]
     assert payment.application is not None and payment.application.application_id == application.id

@@ -14,8 +14,9 @@ from pipeline_support import (
     envelope_signed,
     event_ids,
     new_end_to_end_id,
-    read,
+    read_to_end,
     running,
+    validated_only,
 )
 from prometheus_client import REGISTRY
 
@@ -107,11 +108,12 @@ async def test_each_event_type_is_validated_or_dead_lettered_by_its_business_rul
         REGISTRY.get_sample_value("lendflow_pipeline_validated_total", {"event_type": "pix.charge.paid"}) or 0.0
     )
     async with running(parts, "validation"):
-        validated = await read(pipeline_settings, topics.validated, until=len(expected_valid))
-        letters = await read(pipeline_settings, topics.dlq, until=len(expected_invalid))
+        validated = await validated_only(pipeline_settings)
+        letters = await read_to_end(pipeline_settings, topics.dlq)
 
     assert sorted(event_ids(validated)) == sorted(str(e.event_id) for e in expected_valid.values())
     by_event = {record.headers[DLQ_EVENT_ID]: record for record in letters}
+    assert len(letters) == len(expected_invalid)
     assert set(by_event) == {str(e.event_id) for e in expected_invalid.values()}
     for error_class, event in expected_invalid.items():
         letter = by_event[str(event.event_id)]

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pipeline_support import LenderRecords, Simulator, new_txid, read, running
+from pipeline_support import LenderRecords, Simulator, new_txid, read_to_end, running, validated_and_trusted
 
 from integrations.esignature import ESignatureClient, SignerRequest
 from integrations.factory import provider_http_client
@@ -79,8 +79,8 @@ async def test_provider_webhooks_reach_trusted_once_however_often_they_are_deliv
     intake = WebhookIntake(producer, records.sessions)
     envelopes = [await intake.accept(provider, body, delivery_id) for provider, body, delivery_id in paid + signed]
     async with running(parts, "validation", "trusted"):
-        trusted = await read(pipeline_settings, pipeline_settings.kafka.topics.trusted, until=2, settle=1.5)
-        letters = await read(pipeline_settings, pipeline_settings.kafka.topics.dlq, until=1, timeout=0.5, settle=0)
+        _, trusted = await validated_and_trusted(pipeline_settings)
+        letters = await read_to_end(pipeline_settings, pipeline_settings.kafka.topics.dlq)
 
     assert len({e.event_id for e in envelopes[:3]}) == 1  # three deliveries, one event
     events = sorted((TrustedEvent.model_validate_json(r.value) for r in trusted), key=lambda e: e.type)

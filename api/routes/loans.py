@@ -311,7 +311,7 @@ async def list_loans(
     caller: CurrentCustomer,
     resources: ResourcesDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$", description="Only this status")] = None,
+    status: Annotated[ApplicationStatus | None, Query(description="Only applications in this status")] = None,
 ) -> LoanPage:
     async with resources.session_maker() as session:
         rows = await loans.page_of_customer(

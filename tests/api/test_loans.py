@@ -228,6 +228,22 @@ async def test_the_list_is_paginated_newest_first_with_a_next_link(api: httpx.As
     assert bad_cursor.status_code == too_big.status_code == 422
 
 
+async def test_the_list_filters_by_a_status_and_names_an_unknown_one(api: httpx.AsyncClient, worker: object) -> None:
+    account = await register_and_login(api)  # still pending onboarding: its application is declined
+    loan_id = (await apply(api, account)).json()["id"]
+    await loan_in(api, account, loan_id, "declined")
+
+    declined = await api.get("/v1/loans", params={"status": "declined"}, headers=account.headers)
+    disbursed = await api.get("/v1/loans", params={"status": "disbursed"}, headers=account.headers)
+    unknown = await api.get("/v1/loans", params={"status": "approved_maybe"}, headers=account.headers)
+
+    assert [i["id"] for i in declined.json()["items"]] == [loan_id]
+    assert disbursed.json()["items"] == []
+    assert unknown.status_code == 422
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in unknown.json()["errors"]] == ["status"]
+
+
 async def disbursed_loan(
     session_maker: async_sessionmaker[AsyncSession], account: Account, *, first_due: date, amount: str = "3000.00"
 ) -> tuple[str, ServicingInput]:

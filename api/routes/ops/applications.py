@@ -29,9 +29,7 @@ from workflows.origination import LoanOriginationWorkflow
 router = APIRouter(prefix="/v1/ops", tags=["ops"])
 
 ApplicationId = Annotated[uuid.UUID, Path(description="The application's id")]
-STATUS_QUERY = Annotated[
-    str | None, Query(max_length=30, pattern=r"^[a-z_]+$", description="Only applications in this status")
-]
+STATUS_QUERY = Annotated[ApplicationStatus | None, Query(description="Only applications in this status")]
 
 
 class OpsApplicationSummary(LoanSummary):

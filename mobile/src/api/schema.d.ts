@@ -2845,8 +2845,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Items per page (default 20). */
                 limit?: number | null;
-                /** @description Only this status */
-                status?: string | null;
+                /** @description Only applications in this status */
+                status?: components["schemas"]["ApplicationStatus"] | null;
             };
             header?: {
                 /** @description Your id for this request (printable, up to 128 characters); one is made when absent. */
@@ -3670,7 +3670,7 @@ export interface operations {
                 /** @description Items per page (default 20). */
                 limit?: number | null;
                 /** @description Only applications in this status */
-                status?: string | null;
+                status?: components["schemas"]["ApplicationStatus"] | null;
             };
             header?: {
                 /** @description Your id for this request (printable, up to 128 characters); one is made when absent. */

@@ -82,6 +82,7 @@ export default function RootLayout() {
               <Stack.Screen name="loans/index" options={{ title: t("loans.title"), headerBackVisible: false, headerLeft: () => null, gestureEnabled: false }} />
               <Stack.Screen name="loans/simulate" options={{ title: t("simulate.title") }} />
               <Stack.Screen name="loans/[id]" options={{ title: t("loan.title") }} />
+              <Stack.Screen name="profile/address" options={{ title: t("address.title") }} />
             </Stack>
           </View>
         </SafeAreaView>

@@ -8,7 +8,8 @@ import { Platform, StyleSheet, Text, View } from "react-native";
 
 import { api, unwrap, type Schemas } from "@/api/client";
 import { problemSentence } from "@/api/problems";
-import { isTerminal, useInstallments, useLoan } from "@/api/queries";
+import { isTerminal, useInstallments, useLoan, useMe } from "@/api/queries";
+import { AddressPrompt } from "@/components/AddressPrompt";
 import { InstallmentCard } from "@/components/InstallmentCard";
 import { QrCode } from "@/components/QrCode";
 import { StatusTimeline } from "@/components/StatusTimeline";
@@ -107,7 +108,11 @@ export default function LoanScreen() {
   const { id } = useLocalSearchParams<{ id: string }>();
   const queryClient = useQueryClient();
   const loan = useLoan(id);
+  const me = useMe(false);
   const status = loan.data?.status ?? "submitted";
+  // The contract step (status offer_accepted until the CCB is sent) refuses to issue a contract
+  // without the borrower's address: the loan view does not say why it waits, the profile does.
+  const waitsForAddress = status === "offer_accepted" && me.data !== undefined && !me.data.address;
   const installments = useInstallments(id, status === "disbursed");
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [copied, setCopied] = useState<number | null>(null);
@@ -143,8 +148,9 @@ export default function LoanScreen() {
       </Text>
       {data.reason ? <Message tone={isTerminal(status) ? "error" : "info"}>{reasonText(data.reason)}</Message> : null}
       <Section title={t("loan.timeline")}>
-        <StatusTimeline status={status} reached={reached} />
+        <StatusTimeline status={status} reached={reached} waiting={waitsForAddress ? t("address.missing") : null} />
       </Section>
+      {waitsForAddress ? <AddressPrompt contractWaiting /> : null}
       {status === "offer_ready" && data.offer ? (
         <Offer offer={data.offer} onAccept={() => accept.mutate(data.offer!.offer_id)} accepting={accept.isPending} />
       ) : null}

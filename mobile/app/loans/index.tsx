@@ -2,7 +2,8 @@
 import { Link, useRouter } from "expo-router";
 import { StyleSheet, Text, View } from "react-native";
 
-import { useLoans } from "@/api/queries";
+import { useLoans, useMe } from "@/api/queries";
+import { AddressPrompt } from "@/components/AddressPrompt";
 import { logOut } from "@/auth/session";
 import { Button, colors, Loading, Message, Screen, Title } from "@/components/ui";
 import { statusText, t } from "@/i18n";
@@ -11,9 +12,11 @@ import { formatDate, formatMoney } from "@/lib/format";
 export default function Loans() {
   const router = useRouter();
   const loans = useLoans();
+  const me = useMe(false);
   return (
     <Screen testID="screen-loans">
       <Title>{t("loans.title")}</Title>
+      {me.data && !me.data.address ? <AddressPrompt /> : null}
       {loans.isPending ? <Loading label={t("common.loading")} /> : null}
       {loans.data && loans.data.items.length === 0 ? <Message>{t("loans.empty")}</Message> : null}
       {loans.data?.items.map((loan) => (
@@ -27,6 +30,9 @@ export default function Loans() {
         </Link>
       ))}
       <Button label={t("loans.new")} onPress={() => router.push("/loans/simulate")} testID="loans-new" />
+      {me.data?.address ? (
+        <Button kind="secondary" label={t("address.edit")} onPress={() => router.push("/profile/address")} testID="address-edit" />
+      ) : null}
       <Button kind="secondary" label={t("common.logout")} onPress={() => void logOut()} testID="logout" />
     </Screen>
   );

@@ -7,6 +7,7 @@ import { StyleSheet, Text, View } from "react-native";
 import { api, unwrap } from "@/api/client";
 import { problemSentence } from "@/api/problems";
 import { PRODUCT_LIMITS, REFERENCE_MONTHLY_RATE_PERCENT, useMe, useSimulation } from "@/api/queries";
+import { AddressPrompt } from "@/components/AddressPrompt";
 import { SimulationForm, type SimulationValues } from "@/components/SimulationForm";
 import { Button, colors, Loading, Message, Row, Screen, Section, Title } from "@/components/ui";
 import { t } from "@/i18n";
@@ -71,6 +72,7 @@ export default function Simulate() {
       ) : null}
       {simulation.error && !result ? <Message tone="error">{problemSentence(simulation.error)}</Message> : null}
       {me.data && !active ? <Message tone="error">{t("apply.onlyActive")}</Message> : null}
+      {me.data && !me.data.address ? <AddressPrompt /> : null}
       {apply.error ? <Message tone="error" testID="apply-error">{problemSentence(apply.error)}</Message> : null}
       <Button
         label={t("apply.submit")}

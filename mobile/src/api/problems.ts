@@ -49,11 +49,14 @@ const BY_FIELD: Record<string, MessageKey> = {
   "address.state": "field.stateInvalid",
 };
 
-/** One Portuguese sentence per bad field the BFF named; the keys are the BFF's field names. */
-export function fieldErrors(problem: Problem): Record<string, string> {
+/** One Portuguese sentence per bad field the BFF named; the keys are the BFF's field names. `scope`
+ * names the object a body stands for when its fields arrive bare: `PUT /v1/me/address` is an address,
+ * so its `postal_code` is read as sign-up's `address.postal_code`. */
+export function fieldErrors(problem: Problem, scope?: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const error of problem.errors ?? []) {
-    const key = BY_FIELD_TYPE[`${error.field}:${error.type}`] ?? BY_FIELD[error.field];
+    const field = scope ? `${scope}.${error.field}` : error.field;
+    const key = BY_FIELD_TYPE[`${field}:${error.type}`] ?? BY_FIELD[field];
     out[error.field] = key ? t(key) : t("field.invalid");
   }
   return out;

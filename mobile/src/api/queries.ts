@@ -1,5 +1,5 @@
 /** Server state through TanStack Query: what each screen reads, and how often it asks again. */
-import { keepPreviousData, QueryClient, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, publicApi, unwrap, type Schemas } from "./client";
 import { NetworkError } from "./network";
@@ -38,6 +38,16 @@ export function useMe(poll: boolean) {
     queryKey: ["me"],
     queryFn: () => unwrap(api.GET("/v1/me")),
     refetchInterval: (query) => (poll && (!query.state.data || query.state.data.status === "pending_onboarding") ? POLL_MS : false),
+  });
+}
+
+/** `PUT /v1/me/address`: sets or replaces the caller's address, then asks `GET /v1/me` again so every
+ * screen that prompts for a missing address stops prompting. */
+export function useSaveAddress() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (address: Schemas["AddressIn"]) => unwrap(api.PUT("/v1/me/address", { body: address })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["me"] }),
   });
 }
 

@@ -36,20 +36,27 @@ export function timelineSteps(status: string, reached: readonly string[] = []): 
 const MARK: Record<StepState, string> = { done: "✓", current: "●", todo: "○", failed: "✕" };
 const STATE_LABEL: Record<StepState, string> = { done: "concluído", current: "em andamento", todo: "a seguir", failed: "encerrado" };
 
-export function StatusTimeline({ status, reached }: { status: string; reached?: readonly string[] }) {
+/** `waiting`, when given, says under the current step what it waits for (e.g. the customer's address). */
+export function StatusTimeline({ status, reached, waiting }: { status: string; reached?: readonly string[]; waiting?: string | null }) {
   return (
     <View accessibilityRole="list" style={styles.list} testID="loan-timeline">
       {timelineSteps(status, reached).map(({ status: step, state }) => (
-        <View
-          key={step}
-          accessibilityRole="text"
-          accessibilityLabel={`${statusText(step)}: ${STATE_LABEL[state]}`}
-          style={styles.item}
-        >
-          <Text style={[styles.mark, styles[state]]}>{MARK[state]}</Text>
-          <Text style={[styles.text, state === "todo" ? styles.todo : null, state === "current" ? styles.currentText : null]}>
-            {statusText(step)}
-          </Text>
+        <View key={step} style={styles.step}>
+          <View
+            accessibilityRole="text"
+            accessibilityLabel={`${statusText(step)}: ${STATE_LABEL[state]}`}
+            style={styles.item}
+          >
+            <Text style={[styles.mark, styles[state]]}>{MARK[state]}</Text>
+            <Text style={[styles.text, state === "todo" ? styles.todo : null, state === "current" ? styles.currentText : null]}>
+              {statusText(step)}
+            </Text>
+          </View>
+          {state === "current" && waiting ? (
+            <Text style={styles.waiting} testID="loan-timeline-waiting">
+              {waiting}
+            </Text>
+          ) : null}
         </View>
       ))}
     </View>
@@ -58,6 +65,8 @@ export function StatusTimeline({ status, reached }: { status: string; reached?: 
 
 const styles = StyleSheet.create({
   list: { gap: 6 },
+  step: { gap: 2 },
+  waiting: { marginLeft: 28, color: colors.danger },
   item: { flexDirection: "row", gap: 10, alignItems: "center" },
   mark: { width: 18, textAlign: "center", fontSize: 16 },
   text: { color: colors.text },

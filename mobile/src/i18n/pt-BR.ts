@@ -42,6 +42,16 @@ export const ptBR = {
   "signup.toLogin": "Já tem conta? Entre",
   "signup.taken": "Já existe uma conta com esses dados. Se ela é sua, entre ou recupere a senha.",
 
+  "address.title": "Seu endereço",
+  "address.why": "O contrato (CCB) que você assina traz seu endereço completo.",
+  "address.save": "Salvar endereço",
+  "address.saved": "Endereço salvo.",
+  "address.missing": "Informe seu endereço para emitir o contrato.",
+  "address.add": "Informar endereço",
+  "address.edit": "Meu endereço",
+  "address.contractWaiting": "O contrato está esperando seu endereço: informe-o para que possamos emiti-lo.",
+  "address.toLoans": "Voltar aos empréstimos",
+
   "field.required": "Preencha este campo.",
   "field.cpfInvalid": "CPF inválido: confira os números.",
   "field.emailInvalid": "E-mail inválido.",

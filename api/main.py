@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.temporal.ui_url.replace("127.0.0.1", "localhost"),
             *settings.api.cors_origins,
         ],
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "PUT"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace", "Idempotency-Key", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Location", "Retry-After"],
         allow_credentials=True,

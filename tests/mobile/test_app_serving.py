@@ -43,6 +43,22 @@ async def test_the_apps_origin_may_apply_with_its_headers(settings: Settings) ->
     assert {"authorization", "content-type", "idempotency-key"} <= allowed
 
 
+async def test_the_apps_origin_may_put_the_customers_address(settings: Settings) -> None:
+    # The address screen sends `PUT /v1/me/address`: a browser asks first, with the method named.
+    async with _api(settings) as api:
+        preflight = await api.options(
+            "/v1/me/address",
+            headers={
+                "Origin": APP_ORIGIN,
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "PUT" in {m.strip() for m in preflight.headers["access-control-allow-methods"].split(",")}
+
+
 async def test_an_answer_to_the_app_exposes_the_request_id(settings: Settings) -> None:
     async with _api(settings) as api:
         answer = await api.post("/v1/loan-simulations", json={}, headers={"Origin": APP_ORIGIN})

@@ -387,6 +387,8 @@ def read_topic_to_end(settings: Settings, topic: str) -> list[Record]:
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
+            # A partition at its end answers a fetch only after this wait: keep it short, a test reads to the end often.
+            "fetch.wait.max.ms": 20,
         }
     )
     try:

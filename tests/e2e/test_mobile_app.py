@@ -9,6 +9,10 @@ the money disbursed and installment 1 with its PIX code, which the simulator the
 would; the app shows it paid. Last, the BFF revokes the session (a replayed refresh token) and the app
 goes back to its log-in screen saying so. A screenshot of each screen is saved under `.run/e2e/mobile/`.
 
+A second, short session: a customer registered before sign-up asked for the postal address (its
+columns empty, as migration 0008 left them) logs in, is asked for the address on the loans screen,
+adds it on the address screen, and `GET /v1/me` then has it.
+
 The app is the same export `lendflow app` serves (built once per source hash); the test points it at
 this test's API with `window.__LENDFLOW_API_URL__`, and the API lets the app's origin in (CORS).
 """
@@ -29,9 +33,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stack_support import PASSWORD, ServerThread, free_port, journey_stack_settings, new_cpf
+from stack_support import PASSWORD, ServerThread, free_port, journey_stack_settings, new_cpf, register_and_login
 from temporalio.client import Client
 
 from integrations.factory import ProviderClients
@@ -333,3 +337,85 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             await _shot(page, "14-session-ended")
         finally:
             await browser.close()
+
+
+async def test_a_customer_registered_before_addresses_adds_theirs_in_the_app(
+    app_stack: AppStack, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    stack = app_stack
+    async with httpx.AsyncClient(base_url=stack.api.url, timeout=30) as api:
+        account = await register_and_login(api)
+        # As migration 0008 left the customers registered before it: active, no address.
+        async with session_maker() as session, session.begin():
+            await session.execute(
+                update(Customer)
+                .where(Customer.id == uuid.UUID(account.customer_id))
+                .values(
+                    status="active",
+                    address_postal_code=None,
+                    address_street=None,
+                    address_number=None,
+                    address_complement=None,
+                    address_district=None,
+                    address_city=None,
+                    address_state=None,
+                )
+            )
+        before = await api.get("/v1/me", headers=account.headers)
+        assert before.status_code == 200, before.text
+        assert before.json()["address"] is None
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(
+                    viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR"
+                )
+                await context.add_init_script(f"window.__LENDFLOW_API_URL__ = {json.dumps(stack.api.url)};")
+                page = await context.new_page()
+                await page.goto(stack.app_url)
+                await expect(_tid(page, "login-submit")).to_be_visible(timeout=60_000)
+                await _tid(page, "login-email").fill(account.email)
+                await _tid(page, "login-password").fill(PASSWORD)
+                await _tid(page, "login-submit").click()
+
+                # --- The loans screen asks for the address before anything is simulated ---
+                await expect(_tid(page, "screen-loans")).to_be_visible(timeout=30_000)
+                await expect(_tid(page, "address-missing")).to_be_visible(timeout=30_000)
+                await _shot(page, "20-loans-address-missing")
+                await _tid(page, "address-missing-add").click()
+                await expect(_tid(page, "screen-address")).to_be_visible()
+
+                # --- The address screen: the form refuses a bad UF, then the BFF takes the address ---
+                await _tid(page, "address-postal-code").fill("20040002")
+                await expect(_tid(page, "address-postal-code")).to_have_value("20040-002")
+                await _tid(page, "address-street").fill("Rua da Assembleia")
+                await _tid(page, "address-number").fill("10")
+                await _tid(page, "address-district").fill("Centro")
+                await _tid(page, "address-city").fill("Rio de Janeiro")
+                await _tid(page, "address-state").fill("XX")
+                await _tid(page, "address-submit").click()
+                await expect(_tid(page, "address-state-error")).to_be_visible()
+                await _tid(page, "address-state").fill("rj")
+                await _tid(page, "address-submit").click()
+                await expect(_tid(page, "address-saved")).to_be_visible(timeout=30_000)
+                await _shot(page, "21-address-saved")
+
+                # --- Back on the loans screen the prompt is gone; the address can still be changed ---
+                await _tid(page, "address-back").click()
+                await expect(_tid(page, "address-edit")).to_be_visible(timeout=30_000)
+                await expect(_tid(page, "address-missing")).to_have_count(0)
+            finally:
+                await browser.close()
+
+        after = await api.get("/v1/me", headers=account.headers)
+    assert after.status_code == 200, after.text
+    address = after.json()["address"]
+    assert address is not None
+    assert (address["postal_code"], address["street"], address["city"], address["state"]) == (
+        "20040-002",
+        "Rua da Assembleia",
+        "Rio de Janeiro",
+        "RJ",
+    )
+    assert address["complement"] is None

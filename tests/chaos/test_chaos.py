@@ -35,7 +35,7 @@ def chaos_stack() -> Iterator[ChaosStack]:
         stack.up()
         yield stack
     finally:
-        stack.down()
+        stack.down(remove=True)
 
 
 # An ambiguous payout still strands the loan: the PSP settles the payout (and sends its webhook) before

@@ -22,13 +22,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contract_document import (
     SignatureEvidence,
+    borrower_of,
     ccb_terms,
     contract_number,
     render_ccb,
     render_signature_certificate,
 )
 from activities.provider_errors import provider_call
-from domain.ccb import CcbParty
 from domain.pix_keys import customers_own_pix_key
 from integrations.credit_bureau import CreditBureauClient
 from integrations.ecm import EcmClient
@@ -279,9 +279,10 @@ class OriginationActivities(OriginationActivityContract):
                 )
             customer = await self._customer(session, request.customer_id)
             name, email, cpf = customer.name, customer.email, customer.cpf
+            borrower = borrower_of(customer)  # refuses (BorrowerAddressMissing) without an address
         # The full CPF goes into the document (kept in the ECM) and to the eSignature provider, never
         # into a log line or a Temporal payload: the request and the result carry only ids and hashes.
-        ccb = ccb_terms(request.application_id, offer, CcbParty(name=name, document=cpf, address=None), self._lender)
+        ccb = ccb_terms(request.application_id, offer, borrower, self._lender)
         pdf = render_ccb(ccb)
         with provider_call():
             stored = await self._ecm.store_document(

@@ -15,12 +15,13 @@ import pytest
 import structlog
 from contract_support import kernel_offer, pdf_text, schedule_row, sha256
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import ServerThread, free_port, new_cpf
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
+from activities.contract_document import BorrowerAddressMissing
 from activities.origination import OriginationActivities
 from domain.ccb import brl
 from domain.postal_address import PostalAddress
@@ -157,6 +158,7 @@ async def test_contract_of_an_offer_is_signed_on_a_page_that_shows_it_and_certif
     text = pdf_text(stored.content)
     formatted_cpf = f"{borrower.cpf[:3]}.{borrower.cpf[3:6]}.{borrower.cpf[6:9]}-{borrower.cpf[9:]}"
     assert borrower.name in text and formatted_cpf in text and "11.222.333/0001-81" in text
+    assert "Rua XV de Novembro, 700, Centro, Curitiba/PR, CEP 80010-000" in " ".join(text.split())
     for figure in (
         offer.amount_released,
         offer.iof_total,
@@ -230,3 +232,19 @@ async def test_certificate_is_refused_for_an_envelope_not_signed(
             SignatureCertificateRequest(borrower.application_id, borrower.customer_id, sent.envelope_id)
         )
     assert refused.value.type == "EnvelopeNotSigned" and refused.value.non_retryable
+
+
+async def test_no_contract_for_a_borrower_without_an_address(
+    session_maker: async_sessionmaker[AsyncSession], contract_providers: ProviderClients
+) -> None:
+    offer, _ = kernel_offer(amount="3000.00", term_months=6)
+    borrower = await accepted_application(session_maker, offer.amount)
+    none = {
+        f"address_{n}": None for n in ("postal_code", "street", "number", "complement", "district", "city", "state")
+    }
+    async with session_maker() as session, session.begin():
+        await session.execute(update(Customer).where(Customer.id == uuid.UUID(borrower.customer_id)).values(**none))
+    with pytest.raises(BorrowerAddressMissing):
+        await activities_for(session_maker, contract_providers).prepare_contract(
+            ContractRequest(borrower.application_id, borrower.customer_id, offer, [])
+        )

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -217,22 +216,10 @@ async def run(closed: int, concurrency: int, opened: int, share: float, warm_up:
             for failure in phase.failures[:3]:
                 lines.append(f"{name} failure: {failure}")
     finally:
-        if driver is not None:
-            await driver.terminate(list(driver.started), "benchmark over")
-            leftovers = await driver.terminate_leftovers()
-            if leftovers:
-                lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queues")
-        if worker is not None:
-            await worker.stop()
-        if watcher is not None:
-            await watcher.stop()
-        if engine is not None:
-            await engine.dispose()
-        if simulator is not None:
-            simulator.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await jt.tear_down(
+            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
+            data_dir=data_dir, app_dsn=app_dsn, database=database,
+        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
     print("\n".join(lines))
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -73,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     import uvicorn
     from pydantic import SecretStr
     from sqlalchemy import select
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client, WorkflowHandle
     from temporalio.common import WorkflowIDReusePolicy
@@ -269,8 +270,9 @@ async def seed(sessions: async_sessionmaker[AsyncSession], count: int) -> list[A
 # --- The worker subprocess -------------------------------------------------------------------------
 
 
-async def serve_worker(simulator_port: int, task_queue: str, noop_queue: str) -> None:
-    """Child mode: the project's worker and the no-op worker until stdin closes or SIGTERM."""
+async def serve_worker(simulator_port: int, task_queue: str, noop_queue: str | None, cache: int | None) -> None:
+    """Child mode: the project's worker (with ``cache`` as its sticky cache size when given) and, with
+    ``noop_queue``, the no-op worker, until stdin closes or SIGTERM."""
     settings = bench_settings(
         Settings(), dsn=os.environ["LENDFLOW_POSTGRES__DSN"], simulator_port=simulator_port, task_queue=task_queue,
         data_dir=None,
@@ -290,37 +292,51 @@ async def serve_worker(simulator_port: int, task_queue: str, noop_queue: str) ->
 
     loop.add_reader(sys.stdin.fileno(), stdin_readable)
     try:
-        async with ProviderClients.from_settings(settings) as providers:
-            worker = build_worker(client, task_queue, project_activities(create_session_maker(engine), providers))
-            noop = Worker(
-                client,
-                task_queue=noop_queue,
-                workflows=[NoopWorkflow],
-                activities=[noop_activity],
-                interceptors=[LogContextInterceptor()],
+        async with ProviderClients.from_settings(settings) as providers, contextlib.AsyncExitStack() as running:
+            activities = project_activities(create_session_maker(engine), providers, settings.lender)
+            worker = (
+                build_worker(client, task_queue, activities)
+                if cache is None
+                else build_worker(client, task_queue, activities, max_cached_workflows=cache)
             )
-            async with worker, noop:
-                config = worker.config()
-                ready = {
-                    "pid": os.getpid(),
-                    "max_cached_workflows": config.get("max_cached_workflows"),
-                    "max_concurrent_activities": config.get("max_concurrent_activities"),
-                    "max_concurrent_workflow_tasks": config.get("max_concurrent_workflow_tasks"),
-                }
-                print("READY " + json.dumps(ready), flush=True)
-                await stop.wait()
+            await running.enter_async_context(worker)
+            if noop_queue is not None:
+                noop = Worker(
+                    client,
+                    task_queue=noop_queue,
+                    workflows=[NoopWorkflow],
+                    activities=[noop_activity],
+                    interceptors=[LogContextInterceptor()],
+                )
+                await running.enter_async_context(noop)
+            config = worker.config()
+            ready = {
+                "pid": os.getpid(),
+                "max_cached_workflows": config.get("max_cached_workflows"),
+                "max_concurrent_activities": config.get("max_concurrent_activities"),
+                "max_concurrent_workflow_tasks": config.get("max_concurrent_workflow_tasks"),
+            }
+            print("READY " + json.dumps(ready), flush=True)
+            await stop.wait()
     finally:
         await engine.dispose()
 
 
 class WorkerProcess:
-    """`python bench/journey_throughput.py --serve-worker …`, started and stopped by the driver."""
+    """`python bench/journey_throughput.py --serve-worker …`, started and stopped by the driver; the
+    other benches start it too (without the no-op worker, or with a sticky cache of their own)."""
 
-    def __init__(self, dsn: str, simulator_port: int, task_queue: str, noop_queue: str) -> None:
+    def __init__(
+        self, dsn: str, simulator_port: int, task_queue: str, noop_queue: str | None, *, cache: int | None = None
+    ) -> None:
         self._args = [
             sys.executable, str(Path(__file__).resolve()), "--serve-worker", "--simulator-port", str(simulator_port),
-            "--task-queue", task_queue, "--noop-queue", noop_queue,
+            "--task-queue", task_queue,
         ]  # fmt: skip
+        if noop_queue is not None:
+            self._args += ["--noop-queue", noop_queue]
+        if cache is not None:
+            self._args += ["--cache", str(cache)]
         self._env = {**os.environ, "LENDFLOW_POSTGRES__DSN": dsn}
         self.process: asyncio.subprocess.Process | None = None
         self.info: dict[str, Any] = {}
@@ -831,26 +847,47 @@ async def run(
             for failure in phase.failures[:5]:
                 lines.append(f"{name} failure: {failure}")
     finally:
-        if worker is not None:
-            await worker.stop()
-        if driver is not None:
-            await driver.terminate(
-                [servicing_workflow_id(a) for a in driver.disbursed] + list(driver.started), "benchmark over"
-            )
-            leftovers = await driver.terminate_leftovers()
-            if leftovers:
-                lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queues")
-        if watcher is not None:
-            await watcher.stop()
-        if engine is not None:
-            await engine.dispose()
-        if simulator is not None:
-            simulator.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        with psycopg.connect(_plain(app_dsn), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await tear_down(
+            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
+            data_dir=data_dir, app_dsn=app_dsn, database=database,
+        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s (set-up, warm-up, the three phases, clean-up)")
     print("\n".join(lines))
+
+
+async def tear_down(
+    lines: list[str],
+    *,
+    driver: Driver | None,
+    worker: WorkerProcess | None,
+    watcher: ReadModelWatcher | None,
+    engine: AsyncEngine | None,
+    simulator: SimulatorThread | None,
+    data_dir: Path,
+    app_dsn: str,
+    database: str,
+) -> None:
+    """What a bench run set up, undone (whatever of it came up): its workflows terminated, its worker,
+    watcher and simulator stopped, its database dropped. Shared by every bench that drives journeys."""
+    if worker is not None:
+        await worker.stop()
+    if driver is not None:
+        progress("terminating the benchmark's workflows")
+        await driver.terminate(
+            [servicing_workflow_id(a) for a in driver.disbursed] + list(driver.started), "benchmark over"
+        )
+        leftovers = await driver.terminate_leftovers()
+        if leftovers:
+            lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queues")
+    if watcher is not None:
+        await watcher.stop()
+    if engine is not None:
+        await engine.dispose()
+    if simulator is not None:
+        simulator.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    with psycopg.connect(_plain(app_dsn), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -873,9 +910,10 @@ def main() -> None:
     parser.add_argument("--simulator-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)
     parser.add_argument("--noop-queue", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_worker:
-        asyncio.run(serve_worker(args.simulator_port, args.task_queue, args.noop_queue))
+        asyncio.run(serve_worker(args.simulator_port, args.task_queue, args.noop_queue, args.cache))
         return
     if min(args.journeys, args.concurrency, args.waiting, args.warm_up) < 1:
         parser.error("--journeys, --concurrency, --waiting and --warm-up must be at least 1")

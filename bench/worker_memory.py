@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -45,69 +42,16 @@ import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this 
 import psycopg  # noqa: E402
 from temporalio.client import WorkflowHandle  # noqa: E402
 
-from integrations.factory import ProviderClients  # noqa: E402
 from lendflow.logging import configure_logging  # noqa: E402
 from lendflow.settings import Settings  # noqa: E402
 from lendflow.temporal import connect  # noqa: E402
 from storage.db import create_engine, create_session_maker  # noqa: E402
 from storage.migrate import upgrade_to_head  # noqa: E402
-from workers.temporal_worker import build_worker, project_activities  # noqa: E402
 from workflows.contracts.origination import AcceptOffer, loan_workflow_id  # noqa: E402
 from workflows.origination import LoanOriginationWorkflow  # noqa: E402
 
 
-async def serve_worker(simulator_port: int, task_queue: str, cache: int) -> None:
-    """Child mode: the project's worker with the given sticky cache, until stdin closes or SIGTERM."""
-    settings = jt.bench_settings(
-        Settings(), dsn=os.environ["LENDFLOW_POSTGRES__DSN"], simulator_port=simulator_port, task_queue=task_queue,
-        data_dir=None,
-    )  # fmt: skip
-    configure_logging(settings)
-    client = await connect(settings.temporal)
-    engine = create_engine(settings.postgres)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    def stdin_readable() -> None:
-        if not os.read(sys.stdin.fileno(), 4096):
-            loop.remove_reader(sys.stdin.fileno())
-            stop.set()
-
-    loop.add_reader(sys.stdin.fileno(), stdin_readable)
-    try:
-        async with ProviderClients.from_settings(settings) as providers:
-            worker = build_worker(
-                client,
-                task_queue,
-                project_activities(create_session_maker(engine), providers, settings.lender),
-                max_cached_workflows=cache,
-            )
-            async with worker:
-                config = worker.config()
-                print(
-                    "READY "
-                    + json.dumps({"pid": os.getpid(), "max_cached_workflows": config.get("max_cached_workflows")}),
-                    flush=True,
-                )
-                await stop.wait()
-    finally:
-        await engine.dispose()
-
-
-class WorkerProcess(jt.WorkerProcess):
-    """`python bench/worker_memory.py --serve-worker …`: journey_throughput's process handling, this worker."""
-
-    def __init__(self, dsn: str, simulator_port: int, task_queue: str, cache: int) -> None:
-        super().__init__(dsn, simulator_port, task_queue, noop_queue="unused")
-        self._args = [
-            sys.executable, str(Path(__file__).resolve()), "--serve-worker", "--simulator-port", str(simulator_port),
-            "--task-queue", task_queue, "--cache", str(cache),
-        ]  # fmt: skip
-
-
-async def quiet_rss(worker: WorkerProcess, settle: float) -> int:
+async def quiet_rss(worker: jt.WorkerProcess, settle: float) -> int:
     """VmRSS (KiB) once the worker has gone quiet: readings a second apart until two agree within 1 %."""
     await asyncio.sleep(settle)
     last = worker.memory()["VmRSS"]
@@ -154,7 +98,7 @@ async def run(parked: int, cache: int, concurrency: int, wakes: int, poll: float
         watcher = jt.ReadModelWatcher(sessions, poll)
         watcher.start()
         driver = jt.Driver(client, watcher, task_queue, noop_queue="unused")
-        worker = WorkerProcess(dsn, simulator_port, task_queue, cache)
+        worker = jt.WorkerProcess(dsn, simulator_port, task_queue, None, cache=cache)
         await worker.start()
         jt.progress(
             f"worker subprocess {worker.pid} ready (max_cached_workflows={worker.info['max_cached_workflows']})"
@@ -229,23 +173,10 @@ async def run(parked: int, cache: int, concurrency: int, wakes: int, poll: float
         for failure in failures[:5]:
             lines.append(f"failure: {failure}")
     finally:
-        if driver is not None:
-            jt.progress("terminating the parked journeys")
-            await driver.terminate(list(driver.started), "benchmark over")
-            leftovers = await driver.terminate_leftovers()
-            if leftovers:
-                lines.append(f"cleanup: terminated {leftovers} workflows left on the benchmark's task queue")
-        if worker is not None:
-            await worker.stop()
-        if watcher is not None:
-            await watcher.stop()
-        if engine is not None:
-            await engine.dispose()
-        if simulator is not None:
-            simulator.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await jt.tear_down(
+            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
+            data_dir=data_dir, app_dsn=app_dsn, database=database,
+        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
     print("\n".join(lines))
 
@@ -263,13 +194,7 @@ def main() -> None:
     parser.add_argument("--wake", type=int, default=5, help="first and last parked journeys woken at the end")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="read model polling interval")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before each RSS reading")
-    parser.add_argument("--serve-worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--simulator-port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--task-queue", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_worker:
-        asyncio.run(serve_worker(args.simulator_port, args.task_queue, args.cache))
-        return
     if min(args.parked, args.concurrency) < 1 or args.cache < 0 or args.wake < 0:
         parser.error("--parked and --concurrency must be at least 1, --cache and --wake at least 0")
     asyncio.run(run(args.parked, args.cache, args.concurrency, args.wake, args.poll_ms / 1000, args.settle))

@@ -23,22 +23,18 @@ from contract_support import (
 )
 from fpdf import FPDF
 
-from activities.contract_document import SignatureEvidence, ccb_terms, render_ccb, render_signature_certificate
+from activities.contract_document import (
+    SAMPLE_ADDRESS,
+    SignatureEvidence,
+    ccb_terms,
+    render_ccb,
+    render_signature_certificate,
+)
 from domain.ccb import CcbParty, brl, shares_of_hundred
 from domain.credit import Fee
-from domain.postal_address import PostalAddress
 from lendflow.settings import LenderSettings, Settings
 
-BORROWER_ADDRESS = PostalAddress(
-    postal_code="01310100",
-    street="Avenida Paulista",
-    number="1578",
-    complement="apartamento 42",
-    district="Bela Vista",
-    city="São Paulo",
-    state="SP",
-)
-BORROWER = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=BORROWER_ADDRESS.one_line())
+BORROWER = CcbParty(name="Maria da Conceição Araújo", document="52998224725", address=SAMPLE_ADDRESS.one_line())
 LENDER = LenderSettings(
     name="Crédito Ipê Sociedade de Crédito Direto S.A.",
     cnpj="11222333000181",

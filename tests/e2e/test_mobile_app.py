@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stack_support import PASSWORD, ServerThread, free_port, journey_stack_settings, new_cpf, register_and_login
@@ -179,6 +179,15 @@ async def _sign_up(page: Page, person: dict[str, str]) -> None:
     await expect(_tid(page, "screen-onboarding")).to_be_visible(timeout=30_000)
 
 
+async def phone_page(browser: Browser, api_url: str) -> Page:
+    """A page of the app as a phone in pt-BR shows it, pointed at this test's BFF."""
+    context = await browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR"
+    )
+    await context.add_init_script(f"window.__LENDFLOW_API_URL__ = {json.dumps(api_url)};")
+    return await context.new_page()
+
+
 async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_installment(
     app_stack: AppStack, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -191,11 +200,7 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(
-                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR"
-            )
-            await context.add_init_script(f"window.__LENDFLOW_API_URL__ = {json.dumps(stack.api.url)};")
-            page = await context.new_page()
+            page = await phone_page(browser, stack.api.url)
 
             # --- Log-in screen, then sign-up with a CPF whose check digits are wrong: refused here ---
             await page.goto(stack.app_url)
@@ -288,7 +293,7 @@ async def test_a_customer_takes_a_loan_in_the_app_from_sign_up_to_a_paid_install
             await _shot(page, "09-contract-sent")
 
             # --- Signing on the signing page, in a new tab ---
-            async with context.expect_page() as signing_tab:
+            async with page.context.expect_page() as signing_tab:
                 await _tid(page, "sign-open").click()
             signing = await signing_tab.value
             await signing.wait_for_load_state()
@@ -368,11 +373,7 @@ async def test_a_customer_registered_before_addresses_adds_theirs_in_the_app(
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
-                context = await browser.new_context(
-                    viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="pt-BR"
-                )
-                await context.add_init_script(f"window.__LENDFLOW_API_URL__ = {json.dumps(stack.api.url)};")
-                page = await context.new_page()
+                page = await phone_page(browser, stack.api.url)
                 await page.goto(stack.app_url)
                 await expect(_tid(page, "login-submit")).to_be_visible(timeout=60_000)
                 await _tid(page, "login-email").fill(account.email)

@@ -38,32 +38,12 @@ def chaos_stack() -> Iterator[ChaosStack]:
         stack.down(remove=True)
 
 
-# An ambiguous payout still strands the loan: the PSP settles the payout (and sends its webhook) before
-# its late answer reaches the activity, the read model is still `signed`, so the validation stage
-# dead-letters `pix.payout.settled` (ApplicationNotDisbursing) and the workflow waits for a settlement
-# that never comes. Strict: the day it is fixed, these tests say so. Given a shorter deadline, since
-# they are expected to end with the journeys stuck.
-KNOWN_STUCK = {"ambiguous-payout", "ambiguous-payout-strict"}
-CASES = [
-    pytest.param(
-        name,
-        marks=[pytest.mark.xfail(strict=True, reason="a late PIX answer: settlement dead-lettered, loan stuck")]
-        if name in KNOWN_STUCK
-        else [],
-    )
-    for name in TESTED
-]
-
-
 @services
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", TESTED)
 async def test_the_scenario_heals_by_itself_with_every_invariant_holding(chaos_stack: ChaosStack, name: str) -> None:
     scenario = SCENARIOS[name]
-    timeout = 45 if name in KNOWN_STUCK else 420
-    result = await run_scenario(
-        chaos_stack, scenario, JOURNEYS, concurrency=JOURNEYS, timeout=timeout, say=lambda _l: None
-    )
+    result = await run_scenario(chaos_stack, scenario, JOURNEYS, concurrency=JOURNEYS, timeout=420, say=lambda _l: None)
     report = table([result]) + "\n" + "\n".join(f"{c.name}: {c.detail}" for c in result.verdict.checks)
     report += "\n" + "\n".join(result.errors)
     # The fault really struck (a pid changed, the broker restarted, the rules were set...).

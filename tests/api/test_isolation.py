@@ -21,6 +21,14 @@ from lendflow.settings import Settings
 from workflows.contracts.servicing import servicing_workflow_id
 from workflows.servicing import ServicingWorkflow
 
+BOBS_ADDRESS = {
+    "postal_code": "80010-000",
+    "street": "Rua XV de Novembro",
+    "number": "700",
+    "district": "Centro",
+    "city": "Curitiba",
+    "state": "PR",
+}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
 # Routes of nobody in particular, or of ops (tested in test_ops and test_codec_endpoint with their own audience).
 NOT_CUSTOMER_ROUTES = (
@@ -68,6 +76,7 @@ async def test_no_customer_route_shows_or_changes_another_customers_data(
         """operation → (method, url, request kwargs), aimed at Alice's objects."""
         return {
             "get_me": ("GET", "/v1/me", {}),
+            "put_my_address": ("PUT", "/v1/me/address", {"json": BOBS_ADDRESS}),
             "logout_customer": ("POST", "/v1/auth/logout", {}),
             "list_documents": ("GET", "/v1/documents", {}),
             "submit_document": (
@@ -125,6 +134,10 @@ async def test_no_customer_route_shows_or_changes_another_customers_data(
     assert answers["apply_for_loan"].status_code == 202  # Bob's own application, under the same key
     assert answers["apply_for_loan"].json()["id"] != submitted
     assert answers["get_me"].json()["id"] == bob.customer_id
+    assert answers["put_my_address"].status_code == 200, answers["put_my_address"].text
+    # Bob's PUT changed Bob's address, not Alice's.
+    alices = (await api.get("/v1/me", headers=alice.headers)).json()["address"]
+    assert alices["city"] == "São Paulo" and alices["postal_code"] == "01310-100"
     # Nothing of Alice's changed.
     view = (await api.get(f"/v1/loans/{submitted}", headers=alice.headers)).json()
     assert view["status"] not in ("cancelled",)

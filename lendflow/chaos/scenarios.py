@@ -49,11 +49,12 @@ class Context:
         timeout = min(timeout, max(0.0, self.deadline - time.monotonic()))
         await self.progress.wait_for(phase, max(1, int(self.journeys * share)), timeout=timeout)
 
-    async def replacement(self, command: str, old: int, *, timeout: float = 60) -> int | None:
-        """The pid of the process the supervisor started in place of ``old``."""
+    async def replacement(self, command: str, before: set[int], *, timeout: float = 60) -> int | None:
+        """The pid of the process the supervisor started after a kill: one that was not among
+        ``before`` (with two of a kind running, the other one is no replacement)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pids = [p for p in self.stack.children(command) if p != old]
+            pids = [p for p in self.stack.children(command) if p not in before]
             if pids:
                 return pids[0]
             await asyncio.sleep(0.2)
@@ -82,8 +83,9 @@ class Scenario:
 
 async def _kill_child(ctx: Context, command: str) -> Fault:
     ctx.strike()
+    before = set(ctx.stack.children(command))
     old = ctx.stack.kill_child(command)
-    new = await ctx.replacement(command, old)
+    new = await ctx.replacement(command, before)
     return Fault(new is not None, f"kill -9 {command} pid {old}; the supervisor started pid {new}")
 
 

@@ -78,7 +78,7 @@ async def me(caller: CurrentCustomer, resources: ResourcesDep) -> Profile:
         birth_date=customer.birth_date,
         phone=customer.phone,
         monthly_income=customer.monthly_income,
-        address=AddressView.of(customer.address),
+        address=AddressView.of(customer.address) if customer.address is not None else None,
         status=customer.status,
         status_reason=customer.status_reason,
         created_at=customer.created_at,
@@ -107,6 +107,4 @@ async def put_address(body: AddressIn, caller: CurrentCustomer, resources: Resou
     if customer is None:
         raise NotFound("no such customer")
     log.info("customer.address_changed", customer_id=str(caller.customer_id))
-    view = AddressView.of(address)
-    assert view is not None
-    return view
+    return AddressView.of(address)

@@ -101,9 +101,7 @@ class AddressView(BaseModel):
     state: str = Field(description="UF")
 
     @classmethod
-    def of(cls, address: PostalAddress | None) -> AddressView | None:
-        if address is None:
-            return None
+    def of(cls, address: PostalAddress) -> AddressView:
         return cls(
             postal_code=format_postal_code(address.postal_code),
             street=address.street,

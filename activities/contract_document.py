@@ -7,7 +7,8 @@ the creation date and the XMP metadata are fixed: the same contract gives the sa
 SHA-256 stored beside it in the ECM and sent to the eSignature provider stays the evidence of what
 was signed.
 
-Fonts: DejaVu Sans, from Debian's ``fonts-dejavu-core`` (``/usr/share/fonts/truetype/dejavu``).
+Fonts: DejaVu Sans, from Debian's ``fonts-dejavu-core`` (``/usr/share/fonts/truetype/dejavu``), read through
+`activities.contract_fonts` (reduced copies first, the system files for a glyph they lack).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from temporalio.exceptions import ApplicationError
 
+from activities.contract_fonts import FontSet, render
 from domain.ccb import (
     AMORTIZATION_NAMES,
     CcbInstallment,
@@ -43,9 +46,6 @@ from lendflow.settings import LenderSettings
 from storage.models import Customer
 from workflows.contracts.origination import Offer
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
-MONO_FONT_FILE = "DejaVuSansMono.ttf"  # hashes and ids, on one line each
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
 PRODUCER = "Lendflow contract renderer (fpdf2)"
 INK = (33, 37, 41)
@@ -55,10 +55,6 @@ SHADE = (236, 240, 244)
 
 
 ENVELOPE_STATUS_NAMES = {"signed": "assinado", "sent": "enviado", "declined": "recusado", "expired": "expirado"}
-
-
-class ContractFontsMissing(RuntimeError):
-    """The DejaVu fonts are not installed (Debian package ``fonts-dejavu-core``)."""
 
 
 BORROWER_ADDRESS_MISSING = "BorrowerAddressMissing"
@@ -129,14 +125,11 @@ def _xml(text: str) -> str:
 class _Document(FPDF):
     """An A4 PDF/A-2b page set with the project's fonts, fixed metadata and a footer."""
 
-    def __init__(self, *, title: str, footer: str, created: datetime) -> None:
+    def __init__(self, fonts: FontSet, *, title: str, footer: str, created: datetime) -> None:
         super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance="PDFA_2B")
-        missing = [name for name in (*FONT_FILES.values(), MONO_FONT_FILE) if not (FONT_DIR / name).is_file()]
-        if missing:
-            raise ContractFontsMissing(f"{', '.join(missing)} not found in {FONT_DIR}: install fonts-dejavu-core")
-        for style, name in FONT_FILES.items():
-            self.add_font("DejaVu", style, str(FONT_DIR / name))
-        self.add_font("DejaVuMono", "", str(FONT_DIR / MONO_FONT_FILE))
+        for style, path in fonts.sans.items():
+            self.add_font("DejaVu", style, str(path))
+        self.add_font("DejaVuMono", "", str(fonts.mono))
         self._footer_text = footer
         self.set_margins(20, 18, 20)
         self.set_auto_page_break(True, margin=18)
@@ -242,10 +235,6 @@ def ccb_terms(application_id: str, offer: Offer, borrower: CcbParty, lender: Len
     )
 
 
-def _rendered(pdf: FPDF) -> bytes:
-    return bytes(pdf.output())
-
-
 def _created_at(issue_date: date) -> datetime:
     """The document's creation date: its issue date at midnight in Brasília (never the clock)."""
     return datetime.combine(issue_date, time(0, 0), tzinfo=BRASILIA)
@@ -258,8 +247,14 @@ def _annual_equivalent(monthly_rate: Decimal) -> Decimal:
 
 def render_ccb(terms: CcbTerms) -> bytes:
     """The contract as PDF/A-2b bytes; the same terms always give the same bytes."""
+    return render(partial(draw_ccb, terms))
+
+
+def draw_ccb(terms: CcbTerms, fonts: FontSet) -> FPDF:
+    """The contract drawn with ``fonts``, not yet output (`render_ccb` chooses the fonts)."""
     lender, borrower = terms.lender, terms.borrower
     pdf = _Document(
+        fonts,
         title=f"Cédula de Crédito Bancário nº {terms.contract_number}",
         footer=f"CCB nº {terms.contract_number} · {lender.name} · CNPJ {format_cnpj(lender.document)}",
         created=_created_at(terms.issue_date),
@@ -440,7 +435,7 @@ def render_ccb(terms: CcbTerms) -> bytes:
         size=7.5,
         height=3.8,
     )
-    return _rendered(pdf)
+    return pdf
 
 
 def _clauses(terms: CcbTerms) -> list[str]:
@@ -482,7 +477,13 @@ def _clauses(terms: CcbTerms) -> list[str]:
 
 def render_signature_certificate(evidence: SignatureEvidence) -> bytes:
     """The signature certificate: the provider's evidence bound to the contract's SHA-256."""
+    return render(partial(draw_signature_certificate, evidence))
+
+
+def draw_signature_certificate(evidence: SignatureEvidence, fonts: FontSet) -> FPDF:
+    """The certificate drawn with ``fonts``, not yet output."""
     pdf = _Document(
+        fonts,
         title=f"Certificado de assinatura da CCB nº {evidence.contract_number}",
         footer=f"Certificado de assinatura · CCB nº {evidence.contract_number} · envelope {evidence.envelope_id}",
         created=evidence.completed_at.astimezone(BRASILIA),
@@ -539,7 +540,7 @@ def render_signature_certificate(evidence: SignatureEvidence) -> bytes:
         "Cédula muda o resumo e deixa de coincidir com o aqui registrado.",
         size=8.5,
     )
-    return _rendered(pdf)
+    return pdf
 
 
 def _moment(moment: datetime) -> str:

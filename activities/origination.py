@@ -9,6 +9,7 @@ a move `NEXT_STATUSES` forbids (the read model never moves back or skips one).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import asdict
@@ -283,7 +284,9 @@ class OriginationActivities(OriginationActivityContract):
         # The full CPF goes into the document (kept in the ECM) and to the eSignature provider, never
         # into a log line or a Temporal payload: the request and the result carry only ids and hashes.
         ccb = ccb_terms(request.application_id, offer, borrower, self._lender)
-        pdf = render_ccb(ccb)
+        # Drawing a contract takes a few hundred milliseconds of CPU: off the event loop, so that the
+        # worker's other activities and its workflow tasks keep moving meanwhile.
+        pdf = await asyncio.to_thread(render_ccb, ccb)
         with provider_call():
             stored = await self._ecm.store_document(
                 pdf,
@@ -374,7 +377,8 @@ class OriginationActivities(OriginationActivityContract):
         signer = envelope.signers[0]
         completed = envelope.completed_at or signer.signed_at
         assert completed is not None and signer.signed_at is not None  # a signed envelope has both
-        certificate = render_signature_certificate(
+        certificate = await asyncio.to_thread(
+            render_signature_certificate,
             SignatureEvidence(
                 contract_number=contract_number(request.application_id),
                 document_name=envelope.document.name,
@@ -389,7 +393,7 @@ class OriginationActivities(OriginationActivityContract):
                 signer_email=signer.email,
                 signer_id=signer.signer_id,
                 signed_at=signer.signed_at,
-            )
+            ),
         )
         with provider_call():
             stored = await self._ecm.store_document(

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from workflow_fakes import OriginationFakes, event, eventually, good_profile, good_report, new_worker
 
+from activities.contract_document import BORROWER_ADDRESS_MISSING
 from workflows.contracts.origination import (
     AcceptOffer,
     ApplicationState,
@@ -901,6 +902,44 @@ async def test_credit_analysis_that_keeps_failing_pauses_until_ops_retries(
     assert resumed_attributes.get(FAILED_STEP) is None
     assert fakes.statuses == ["analyzing", "offer_ready", "cancelled"]
     assert fakes.requests["record_status"][0].failed_step == "credit_analysis"
+    assert result.status == "cancelled"
+
+
+async def test_a_contract_refused_for_a_missing_address_pauses_until_ops_retries_once_it_is_fixed(
+    env: WorkflowEnvironment, started: list[Handle]
+) -> None:
+    # prepare_contract's BorrowerAddressMissing is retryable: the customer adds the address with
+    # PUT /v1/me/address, and ops retry the paused step; no CCB is issued before that.
+    fakes = OriginationFakes()
+    fakes.contract_failure = BORROWER_ADDRESS_MISSING
+    app = application()
+    async with new_worker(env.client, fakes.activities()) as worker:
+        handle = await start(env, worker.task_queue, app, started)
+        await accept(handle, app)
+
+        async def paused() -> bool:
+            return (await state(handle)).paused_step == "contract"
+
+        await eventually(paused, what="the contract step to pause")
+        while_paused = await state(handle)
+        paused_attributes = (await handle.describe()).typed_search_attributes
+        attempts = len(fakes.requests["prepare_contract"])
+
+        fakes.contract_failure = None  # the customer has added the address
+        retried = await handle.execute_update(LoanOriginationWorkflow.retry_step, StepRetry(operator="ops-1"))
+        sent = await reach(handle, "contract_sent")
+        resumed_attributes = (await handle.describe()).typed_search_attributes
+        await cancel(handle)
+        result = await handle.result()
+
+    assert while_paused.status == "offer_accepted" and while_paused.failed_step is None
+    assert outcomes(while_paused, "contract") == ["paused"]
+    assert attempts > 1  # retried before the pause, as a transient failure is
+    assert paused_attributes.get(FAILED_STEP) == "contract"
+    assert retried == StepRetryAccepted(step="contract")
+    assert sent.paused_step is None and outcomes(sent, "contract")[:2] == ["paused", "retried"]
+    assert len(fakes.requests["prepare_contract"]) == attempts + 1
+    assert resumed_attributes.get(FAILED_STEP) is None
     assert result.status == "cancelled"
 
 

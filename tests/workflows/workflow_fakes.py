@@ -227,6 +227,8 @@ class OriginationFakes(_Recorder):
         self.bureau_attempts = 0
         self.payout_refusal: str | None = None  # disburse posts the entry, then the PIX is refused
         self.certificate_refusal: str | None = None  # issue_signature_certificate is refused with this type
+        # prepare_contract fails with this retryable type while set (the borrower's address is missing)
+        self.contract_failure: str | None = None
         self.read_model = FakeReadModel()
 
     @property
@@ -283,6 +285,13 @@ class OriginationFakes(_Recorder):
     @activity.defn(name="prepare_contract")
     async def prepare_contract(self, request: ContractRequest) -> ContractSent:
         await self._enter("prepare_contract", request)
+        if self.contract_failure is not None:
+            # Retryable, retried at once so the attempts run out in milliseconds.
+            raise ApplicationError(
+                "the borrower has no postal address on file",
+                type=self.contract_failure,
+                next_retry_delay=timedelta(milliseconds=10),
+            )
         self.read_model.apply(request.accepted)
         self.read_model.apply(request.status)
         return ContractSent(

@@ -17,7 +17,9 @@ Three measurements:
   `OriginationPolicy`; the driver then plays the customer and the providers' events at once, as soon
   as the read model (`loan_applications.status`, polled by one watcher for every application in
   flight) shows the workflow waiting: `accept_offer` Update at `offer_ready`, a
-  `esignature.envelope.signed` `signature_event` at `contract_sent` ("signing automatically"), a
+  `esignature.envelope.signed` `signature_event` at `contract_sent`, once the envelope is signed at
+  the simulator (its admin route, as the borrower on the signing page), so that the journey stores
+  the signature certificate as a real one does; a
   `pix.payout.settled` `payout_event` at `disbursing`. A journey ends when the workflow returns
   `disbursed` (its servicing child has been started; the children are terminated after the run).
   The signals are sent by the driver directly: the Kafka path (webhook → validation → trusted →
@@ -70,6 +72,7 @@ if __name__ == "__main__":  # run as a script (not when the workflow sandbox re-
 # Passed through the workflow sandbox: the no-op workflow below lives in this module, and the sandbox
 # re-runs the module for each workflow it creates; re-importing these there would only add cost.
 with workflow.unsafe.imports_passed_through():
+    import httpx
     import psycopg
     import uvicorn
     from pydantic import SecretStr
@@ -90,7 +93,7 @@ with workflow.unsafe.imports_passed_through():
     from simulator.people import credit_profile_for
     from storage.db import create_engine, create_session_maker
     from storage.migrate import upgrade_to_head
-    from storage.models import Customer, LoanApplication
+    from storage.models import Customer, LoanApplication, SignatureEnvelope
     from workers.log_context import LogContextInterceptor
     from workers.temporal_worker import build_worker, project_activities
     from workflows.activity_options import DATABASE_WRITE
@@ -496,6 +499,25 @@ async def run_bounded(items: list[Any], concurrency: int, one: Callable[[Any], A
 
 
 @dataclass
+class Signing:
+    """The borrower signs the envelope at the simulator, as a real one does before the provider's webhook."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    simulator: httpx.AsyncClient
+
+    async def sign(self, application_id: str) -> None:
+        async with self.sessions() as session:
+            envelope_id = await session.scalar(
+                select(SignatureEnvelope.envelope_id).where(
+                    SignatureEnvelope.application_id == uuid.UUID(application_id), SignatureEnvelope.status == "sent"
+                )
+            )
+        if envelope_id is None:
+            raise JourneyFailed(f"{application_id} has no envelope waiting for a signature")
+        (await self.simulator.post(f"/_admin/esignature/envelopes/{envelope_id}/sign")).raise_for_status()
+
+
+@dataclass
 class Driver:
     client: Client
     watcher: ReadModelWatcher
@@ -503,6 +525,9 @@ class Driver:
     noop_queue: str
     started: list[str] = field(default_factory=list)  # workflow ids this run started
     disbursed: list[str] = field(default_factory=list)  # application ids whose servicing child runs
+    # Where the borrower signs before the provider's event is played (the simulator's admin route);
+    # without it the certificate step finds the envelope unsigned, records that and goes on.
+    signing: Signing | None = None
 
     async def submit(self, applicant: Applicant) -> WorkflowHandle[Any, Any]:
         workflow_id = loan_workflow_id(applicant.application_id)
@@ -543,6 +568,8 @@ class Driver:
         try:
             handle = await self.to_contract_sent(applicant, phase)
             subject = applicant.application_id
+            if self.signing is not None:
+                await self.signing.sign(subject)
             await handle.signal(
                 LoanOriginationWorkflow.signature_event,
                 ProviderEvent(
@@ -696,7 +723,8 @@ async def run(
         client = await connect(settings.temporal)
         watcher = ReadModelWatcher(sessions, poll)
         watcher.start()
-        driver = Driver(client, watcher, task_queue, noop_queue)
+        signing = Signing(sessions, httpx.AsyncClient(base_url=f"http://127.0.0.1:{simulator_port}", timeout=30))
+        driver = Driver(client, watcher, task_queue, noop_queue, signing=signing)
         pool = iter(applicants)
 
         # 1. Throughput: journeys, then no-ops, on one worker subprocess; the same warm-up for both.
@@ -871,6 +899,8 @@ async def tear_down(
     watcher and simulator stopped, its database dropped. Shared by every bench that drives journeys."""
     if worker is not None:
         await worker.stop()
+    if driver is not None and driver.signing is not None:
+        await driver.signing.simulator.aclose()
     if driver is not None:
         progress("terminating the benchmark's workflows")
         await driver.terminate(

@@ -2,7 +2,7 @@
 
 lendflow pipeline                                   every stage in one process
 lendflow pipeline --stage validation --stage trusted only these (dedupe runs inside validation)
-lendflow dlq list [--limit 50]                      the dead letters, oldest first per partition
+lendflow dlq list [--limit 50] [--after 2:41]       the dead letters, a page at a time, in partition order
 lendflow dlq show 2:41                              one letter: headers and original bytes
 lendflow dlq replay 2:41 [3:7 ...] | --all          back to incoming with the attempt raised
 """
@@ -77,29 +77,54 @@ def _show_text(value: bytes | None) -> str:
 
 @dlq_app.command("list")
 def dlq_list(
-    limit: Annotated[int, typer.Option(help="At most this many letters.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many letters.")] = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Go on from PARTITION:OFFSET, as the previous listing's last line says.")
+    ] = None,
     stage: Annotated[str | None, typer.Option(help="Only letters from this stage.")] = None,
     event_type: Annotated[str | None, typer.Option(help="Only letters of this event type.")] = None,
 ) -> None:
-    """List the dead letters: id (PARTITION:OFFSET), stage, error class, attempt, event."""
-    from pipeline.dlq import read_letters
+    """List the dead letters: id (PARTITION:OFFSET), stage, error class, attempt, event.
+
+    It reads page by page (what the ops API's listing reads), so a long DLQ costs what the listing
+    shows, and ends with the command that lists the next letters when more follow.
+    """
+    from pipeline.dlq import LetterPosition, parse_letter_id, read_letter_page
 
     settings = _settings()
-    letters = [
-        letter
-        for letter in read_letters(settings)
-        if (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
-    ][:limit]
-    if not letters:
-        typer.echo(f"no dead letters in {settings.kafka.topics.dlq}")
-        return
-    typer.echo(f"{'LETTER':<10} {'STAGE':<11} {'ERROR':<34} {'ATT':>3}  {'EVENT TYPE':<30} EVENT ID")
-    for letter in letters:
+    try:
+        position = LetterPosition(*parse_letter_id(after)) if after is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--after") from exc
+    letters: list[Letter] = []
+    while True:
+        page = read_letter_page(settings, start=position, limit=limit - len(letters))
+        letters += [
+            letter
+            for letter in page.letters
+            if (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
+        ]
+        position = page.resume_at
+        if position is None or len(letters) >= limit or page.partial:
+            break
+    if letters:
+        typer.echo(f"{'LETTER':<10} {'STAGE':<11} {'ERROR':<34} {'ATT':>3}  {'EVENT TYPE':<30} EVENT ID")
+        for letter in letters:
+            typer.echo(
+                f"{letter.letter_id:<10} {letter.stage or '-':<11} {letter.error_class or '-':<34} {letter.attempt:>3}  "
+                f"{letter.event_type or '-':<30} {letter.event_id or '-'}"
+            )
+    filters = "".join(
+        f" --{name} {value}" for name, value in (("stage", stage), ("event-type", event_type)) if value is not None
+    )
+    if letters:
+        typer.echo(f"{len(letters)} letter(s)")
+    else:
         typer.echo(
-            f"{letter.letter_id:<10} {letter.stage or '-':<11} {letter.error_class or '-':<34} {letter.attempt:>3}  "
-            f"{letter.event_type or '-':<30} {letter.event_id or '-'}"
+            f"no{' matching' if filters else ''} dead letters in {settings.kafka.topics.dlq}{' so far' if position else ''}"
         )
-    typer.echo(f"{len(letters)} letter(s)")
+    if position is not None:
+        typer.echo(f"more: lendflow dlq list --after {position.partition}:{position.offset}{filters}")
 
 
 def _letter_or_exit(settings: Settings, letter_id: str) -> Letter:

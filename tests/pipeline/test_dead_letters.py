@@ -172,3 +172,41 @@ async def test_ops_list_show_and_replay_dead_letters_from_the_command_line(
     assert missing.exit_code == 1
     replays = await read_to_end(cli_settings, cli_settings.kafka.topics.incoming)
     assert [r.headers.get(ATTEMPT_HEADER) for r in sorted(replays, key=lambda r: r.offset)] == ["1", "2"]
+
+
+async def test_ops_page_through_a_long_dead_letter_queue_from_the_command_line(cli_settings: Settings) -> None:
+    raw = Producer({"bootstrap.servers": cli_settings.kafka.bootstrap_servers})
+    for n in range(5):
+        stage = b"trusted" if n == 3 else b"validation"
+        raw.produce(
+            cli_settings.kafka.topics.dlq,
+            partition=0,
+            key=b"k",
+            value=f"letter {n}".encode(),
+            headers=[(DLQ_ATTEMPT, b"1"), (DLQ_STAGE, stage), (DLQ_ERROR_CLASS, f"Error{n}".encode())],
+        )
+    raw.flush(10)
+    runner = CliRunner()
+
+    def listed(*args: str) -> tuple[list[str], list[str]]:
+        result = runner.invoke(app, ["dlq", "list", *args])
+        assert result.exit_code == 0, result.output
+        errors = [word for word in result.output.split() if word.startswith("Error")]
+        more = [
+            line.removeprefix("more: lendflow dlq list ")
+            for line in result.output.splitlines()
+            if line.startswith("more:")
+        ]
+        return errors, more
+
+    first, [after_first] = await asyncio.to_thread(listed, "--limit", "2")
+    second, [after_second] = await asyncio.to_thread(listed, "--limit", "2", *after_first.split())
+    last, no_more = await asyncio.to_thread(listed, "--limit", "2", *after_second.split())
+    trusted, _ = await asyncio.to_thread(listed, "--stage", "trusted")
+    bad = await asyncio.to_thread(runner.invoke, app, ["dlq", "list", "--after", "two"])
+
+    assert first == ["Error0", "Error1"] and after_first == "--after 0:2"
+    assert second == ["Error2", "Error3"]
+    assert last == ["Error4"] and no_more == []
+    assert trusted == ["Error3"]
+    assert bad.exit_code == 2 and "PARTITION:OFFSET" in bad.output

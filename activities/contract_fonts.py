@@ -93,9 +93,14 @@ _reduced_failed = False
 
 
 def reduced_fonts() -> FontSet | None:
-    """The reduced copies of `system_fonts`, built on first use; None when they cannot be written."""
+    """The reduced copies of `system_fonts`, built on first use; None when they cannot be written.
+
+    Built again when they have gone meanwhile (a temporary directory cleaner ages files out).
+    """
     global _reduced, _reduced_failed
     with _lock:
+        if _reduced is not None and not all(path.is_file() for path in (*_reduced.sans.values(), _reduced.mono)):
+            _reduced = None
         if _reduced is None and not _reduced_failed:
             try:
                 _reduced = _build_reduced(system_fonts(), Path(tempfile.gettempdir()) / "lendflow-fonts")

@@ -87,3 +87,19 @@ def test_without_a_writable_temporary_directory_every_contract_uses_the_system_f
     assert reduced_fonts() is None
     terms = _terms()
     assert render_ccb(terms) == bytes(draw_ccb(terms, system_fonts()).output())
+
+
+def test_reduced_fonts_removed_from_under_a_running_worker_are_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contract_fonts.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(contract_fonts, "_reduced", None)
+    monkeypatch.setattr(contract_fonts, "_reduced_failed", False)
+    terms = _terms()
+    first = render_ccb(terms)
+    built = reduced_fonts()
+    assert built is not None and built.mono.parent.parent == tmp_path / "lendflow-fonts"
+    built.sans["B"].unlink()  # a cleaner of the temporary directory came by
+
+    assert render_ccb(terms) == first
+    assert built.sans["B"].is_file()

@@ -17,6 +17,7 @@ When that directory cannot be written, every document is drawn with the system f
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -147,12 +148,30 @@ def _write_reduced(source: Path, target: Path) -> None:
         raise
 
 
+class _NoMissingGlyphText(logging.Filter):
+    """fpdf2 names the glyphs a font lacks, and those are letters of a borrower's name: the record goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Font %s is missing the following glyphs")
+
+
+logging.getLogger("fpdf.output").addFilter(_NoMissingGlyphText())
+
+
+def _missing(document: FPDF) -> int:
+    return sum(len(getattr(font, "missing_glyphs", ())) for font in document.fonts.values())
+
+
 def render(draw: Callable[[FontSet], FPDF]) -> bytes:
     """``draw``'s document as bytes: with the reduced fonts when they hold every glyph it prints."""
     reduced = reduced_fonts()
     if reduced is not None:
         document = draw(reduced)
         data = bytes(document.output())
-        if not any(getattr(font, "missing_glyphs", None) for font in document.fonts.values()):
+        if not _missing(document):
             return data
-    return bytes(draw(system_fonts()).output())
+    document = draw(system_fonts())
+    data = bytes(document.output())
+    if missing := _missing(document):
+        log.warning("contract.fonts.missing_glyphs", missing=missing)  # how many, never which
+    return data

@@ -6,12 +6,14 @@ of them and subsetting them again was the larger part of a contract's CPU in the
 docs/performance.md). The reduced copies keep what a Brazilian contract can print: Latin with every
 extension and its combining marks, Greek, punctuation, currency, letterlike symbols, a few arrows and
 comparison signs, and geometric shapes, with their hinting and names: fpdf2 embeds the very same
-subsets from them, so a contract is the same bytes either way (tests/contract/test_contract_fonts.py). A document that needs a glyph they lack (a name in another script) is drawn again with the
-system files: `render` never prints a missing glyph the system font has.
+subsets from them, so a contract is the same bytes either way (tests/contract/test_contract_fonts.py).
+A document that needs a glyph they lack (a name in another script) is drawn again with the system
+files: `render` never prints a missing glyph the system font has.
 
-The reduced files are built once per machine (a few seconds) under the temporary directory, keyed by
-the system files and fontTools' version, and written atomically, so concurrent workers agree on them.
-When that directory cannot be written, every document is drawn with the system files.
+The reduced files are built once per machine and user (a few seconds) under the temporary directory,
+keyed by the system files, the cut and fontTools' version, and written atomically, so concurrent
+workers agree on them. When that directory cannot be written, or belongs to someone else or is
+writable by others (a shared /tmp), every document is drawn with the system files.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def reduced_fonts() -> FontSet | None:
             _reduced = None
         if _reduced is None and not _reduced_failed:
             try:
-                _reduced = _build_reduced(system_fonts(), Path(tempfile.gettempdir()) / "lendflow-fonts")
+                root = Path(tempfile.gettempdir()) / f"lendflow-fonts-{os.getuid()}"
+                _reduced = _build_reduced(system_fonts(), root)
             except OSError as exc:
                 _reduced_failed = True
                 log.warning("contract.fonts.reduced_unavailable", error=type(exc).__name__, detail=str(exc))
@@ -121,7 +124,12 @@ def _cache_key(fonts: FontSet) -> str:
 
 def _build_reduced(fonts: FontSet, root: Path) -> FontSet:
     directory = root / _cache_key(fonts)
-    directory.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, exist_ok=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    for place in (root, directory):  # fonts anyone else could swap are not read
+        status = place.stat()
+        if status.st_uid != os.getuid() or status.st_mode & 0o022:
+            raise PermissionError(f"{place} belongs to another user or others can write to it")
     reduced = FontSet({style: directory / path.name for style, path in fonts.sans.items()}, directory / fonts.mono.name)
     sources = [*fonts.sans.values(), fonts.mono]
     targets = [*reduced.sans.values(), reduced.mono]
@@ -141,7 +149,6 @@ def _write_reduced(source: Path, target: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             font.save(out)
-        os.chmod(partial, 0o644)  # mkstemp's 0600 would hide it from workers running as other users
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

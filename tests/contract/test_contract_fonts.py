@@ -104,8 +104,16 @@ def test_reduced_fonts_removed_from_under_a_running_worker_are_built_again(
     terms = _terms()
     first = render_ccb(terms)
     built = reduced_fonts()
-    assert built is not None and built.mono.parent.parent == tmp_path / "lendflow-fonts"
+    assert built is not None and built.mono.parent.parent.parent == tmp_path
     built.sans["B"].unlink()  # a cleaner of the temporary directory came by
 
     assert render_ccb(terms) == first
     assert built.sans["B"].is_file()
+
+
+def test_a_font_directory_others_can_write_to_is_not_read(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError):
+        contract_fonts._build_reduced(system_fonts(), shared)

@@ -29,9 +29,7 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -40,15 +38,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
-import psycopg  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
-
-from lendflow.logging import configure_logging  # noqa: E402
-from lendflow.settings import Settings  # noqa: E402
-from lendflow.temporal import connect  # noqa: E402
-from storage.db import create_engine, create_session_maker  # noqa: E402
-from storage.migrate import upgrade_to_head  # noqa: E402
 
 
 class Decisions:
@@ -151,34 +142,11 @@ async def breakdown(client: Client, workflow_ids: list[str]) -> list[str]:
 
 async def run(closed: int, concurrency: int, opened: int, share: float, warm_up: int, poll: float) -> None:
     began, load_before = time.perf_counter(), jt.load()
-    base = Settings()
-    configure_logging(base.model_copy(update={"log_level": "WARNING"}))
-    app_dsn = base.postgres.dsn.get_secret_value()
-    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
-    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
-    run_id = uuid.uuid4().hex[:10]
-    task_queue = f"bench-latency-{run_id}"
-    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
-    simulator_port = jt.free_port()
-    settings = jt.bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
-    with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    simulator = engine = watcher = driver = worker = None
     lines: list[str] = []
-    try:
-        upgrade_to_head(dsn)
-        engine = create_engine(settings.postgres)
-        sessions = create_session_maker(engine)
-        applicants = await jt.seed(sessions, warm_up + closed + opened)
-        simulator = jt.SimulatorThread(settings)
-        simulator.start()
-        client = await connect(settings.temporal)
-        watcher = jt.ReadModelWatcher(sessions, poll)
-        watcher.start()
-        driver = jt.Driver(client, watcher, task_queue, noop_queue=f"bench-noop-{run_id}")
-        worker = jt.WorkerProcess(dsn, simulator_port, task_queue, f"bench-noop-{run_id}")
-        await worker.start()
-        pool = iter(applicants)
+    async with jt.bench_run("latency", warm_up + closed + opened, poll, lines) as bench:
+        client, driver = bench.client, bench.driver
+        worker = await bench.start_worker()
+        pool = iter(bench.applicants)
 
         warm = Decisions()
         await jt.run_bounded(
@@ -215,11 +183,6 @@ async def run(closed: int, concurrency: int, opened: int, share: float, warm_up:
         for name, phase in (("closed", saturated), ("open", opened_decisions)):
             for failure in phase.failures[:3]:
                 lines.append(f"{name} failure: {failure}")
-    finally:
-        await jt.tear_down(
-            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
-            data_dir=data_dir, app_dsn=app_dsn, database=database,
-        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
     print("\n".join(lines))
 

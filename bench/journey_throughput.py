@@ -57,7 +57,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -696,40 +696,13 @@ async def run(
     except Exception as exc:
         sys.exit(f"Temporal at {base.temporal.address} does not answer ({exc}); run `.venv/bin/lendflow services up`")
 
-    app_dsn = base.postgres.dsn.get_secret_value()
-    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
-    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
-    run_id = uuid.uuid4().hex[:10]
-    task_queue, noop_queue = f"bench-journey-{run_id}", f"bench-noop-{run_id}"
-    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
-    simulator_port = free_port()
-    settings = bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
-
-    with psycopg.connect(_plain(app_dsn), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    simulator: SimulatorThread | None = None
-    engine = None
-    watcher: ReadModelWatcher | None = None
-    driver: Driver | None = None
-    worker: WorkerProcess | None = None
     lines: list[str] = []
-    try:
-        upgrade_to_head(dsn)
-        engine = create_engine(settings.postgres)
-        sessions = create_session_maker(engine)
-        applicants = await seed(sessions, warm_up + journeys + waiting)
-        simulator = SimulatorThread(settings)
-        simulator.start()
-        client = await connect(settings.temporal)
-        watcher = ReadModelWatcher(sessions, poll)
-        watcher.start()
-        signing = Signing(sessions, httpx.AsyncClient(base_url=f"http://127.0.0.1:{simulator_port}", timeout=30))
-        driver = Driver(client, watcher, task_queue, noop_queue, signing=signing)
-        pool = iter(applicants)
+    async with bench_run("journey", warm_up + journeys + waiting, poll, lines, signing=True) as bench:
+        client, driver, sessions = bench.client, bench.driver, bench.sessions
+        pool = iter(bench.applicants)
 
         # 1. Throughput: journeys, then no-ops, on one worker subprocess; the same warm-up for both.
-        worker = WorkerProcess(dsn, simulator_port, task_queue, noop_queue)
-        await worker.start()
+        worker = await bench.start_worker()
         cache = worker.info.get("max_cached_workflows")
         progress(f"worker subprocess {worker.pid} ready; warm-up")
         warm = Phase()
@@ -761,11 +734,9 @@ async def run(
         await driver.terminate(
             [servicing_workflow_id(a) for a in driver.disbursed], "benchmark over: servicing not measured"
         )
-        await worker.stop()
 
         # 2. Memory: a fresh worker subprocess, `waiting` applications waiting for a signature.
-        worker = WorkerProcess(dsn, simulator_port, task_queue, noop_queue)
-        await worker.start()
+        worker = await bench.start_worker()
         progress(
             f"no-op: {noop.rate:.2f}/s; fresh worker subprocess {worker.pid}; driving {waiting} applications to contract_sent"
         )
@@ -803,8 +774,7 @@ async def run(
         sample = await client.get_workflow_handle(loan_workflow_id(group[-1].application_id)).describe()
         progress("terminating the waiting applications")
         await driver.terminate([loan_workflow_id(a.application_id) for a in group], "benchmark over")
-        await worker.stop()
-        worker = None
+        await bench.stop_worker()
 
         # The note.
         lines.append(
@@ -874,13 +844,88 @@ async def run(
         for name, phase in phases:
             for failure in phase.failures[:5]:
                 lines.append(f"{name} failure: {failure}")
-    finally:
-        await tear_down(
-            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
-            data_dir=data_dir, app_dsn=app_dsn, database=database,
-        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s (set-up, warm-up, the three phases, clean-up)")
     print("\n".join(lines))
+
+
+@dataclass
+class BenchRun:
+    """What `bench_run` set up for a bench that drives journeys, and its worker subprocess."""
+
+    dsn: str
+    simulator_port: int
+    task_queue: str
+    noop_queue: str
+    sessions: async_sessionmaker[AsyncSession]
+    client: Client
+    watcher: ReadModelWatcher
+    driver: Driver
+    applicants: list[Applicant]
+    worker: WorkerProcess | None = None
+
+    async def start_worker(self, *, cache: int | None = None, noop: bool = True) -> WorkerProcess:
+        """A fresh worker subprocess (the previous one stopped first), with the no-op worker unless not ``noop``."""
+        await self.stop_worker()
+        self.worker = WorkerProcess(
+            self.dsn, self.simulator_port, self.task_queue, self.noop_queue if noop else None, cache=cache
+        )
+        await self.worker.start()
+        return self.worker
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+            self.worker = None
+
+
+@contextlib.asynccontextmanager
+async def bench_run(
+    kind: str, applicants: int, poll: float, lines: list[str], *, signing: bool = False
+) -> AsyncIterator[BenchRun]:
+    """A bench's own world on the local stack: a database (created, migrated, seeded with
+    ``applicants``), the simulator in a thread, a Temporal client, the read-model watcher and the
+    driver (signing at the simulator when ``signing``). On the way out everything that came up is
+    undone, whatever failed: workflows terminated, worker stopped, database dropped (`tear_down`)."""
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "WARNING"}))
+    app_dsn = base.postgres.dsn.get_secret_value()
+    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
+    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
+    run_id = uuid.uuid4().hex[:10]
+    task_queue, noop_queue = f"bench-{kind}-{run_id}", f"bench-noop-{run_id}"
+    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
+    simulator_port = free_port()
+    settings = bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
+    with psycopg.connect(_plain(app_dsn), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    simulator: SimulatorThread | None = None
+    engine: AsyncEngine | None = None
+    watcher: ReadModelWatcher | None = None
+    driver: Driver | None = None
+    bench: BenchRun | None = None
+    try:
+        upgrade_to_head(dsn)
+        engine = create_engine(settings.postgres)
+        sessions = create_session_maker(engine)
+        seeded = await seed(sessions, applicants)
+        simulator = SimulatorThread(settings)
+        simulator.start()
+        client = await connect(settings.temporal)
+        watcher = ReadModelWatcher(sessions, poll)
+        watcher.start()
+        signer = (
+            Signing(sessions, httpx.AsyncClient(base_url=f"http://127.0.0.1:{simulator_port}", timeout=30))
+            if signing
+            else None
+        )
+        driver = Driver(client, watcher, task_queue, noop_queue, signing=signer)
+        bench = BenchRun(dsn, simulator_port, task_queue, noop_queue, sessions, client, watcher, driver, seeded)
+        yield bench
+    finally:
+        await tear_down(
+            lines, driver=driver, worker=bench.worker if bench else None, watcher=watcher, engine=engine,
+            simulator=simulator, data_dir=data_dir, app_dsn=app_dsn, database=database,
+        )  # fmt: skip
 
 
 async def tear_down(

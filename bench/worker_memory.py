@@ -28,9 +28,7 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +37,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import journey_throughput as jt  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
-import psycopg  # noqa: E402
 from temporalio.client import WorkflowHandle  # noqa: E402
 
-from lendflow.logging import configure_logging  # noqa: E402
 from lendflow.settings import Settings  # noqa: E402
-from lendflow.temporal import connect  # noqa: E402
-from storage.db import create_engine, create_session_maker  # noqa: E402
-from storage.migrate import upgrade_to_head  # noqa: E402
 from workflows.contracts.origination import AcceptOffer, loan_workflow_id  # noqa: E402
 from workflows.origination import LoanOriginationWorkflow  # noqa: E402
 
@@ -74,32 +67,10 @@ async def wake(client: Any, applicant: jt.Applicant, offer_id: str) -> float:
 
 async def run(parked: int, cache: int, concurrency: int, wakes: int, poll: float, settle: float) -> None:
     began, load_before = time.perf_counter(), jt.load()
-    base = Settings()
-    configure_logging(base.model_copy(update={"log_level": "WARNING"}))
-    app_dsn = base.postgres.dsn.get_secret_value()
-    database = f"lendflow_bench_{uuid.uuid4().hex[:10]}"
-    dsn = app_dsn.rsplit("/", 1)[0] + "/" + database
-    task_queue = f"bench-memory-{uuid.uuid4().hex[:10]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="lendflow-bench-simulator-"))
-    simulator_port = jt.free_port()
-    settings = jt.bench_settings(base, dsn=dsn, simulator_port=simulator_port, task_queue=task_queue, data_dir=data_dir)
-    with psycopg.connect(jt._plain(app_dsn), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    simulator = engine = watcher = driver = worker = None
     lines: list[str] = []
-    try:
-        upgrade_to_head(dsn)
-        engine = create_engine(settings.postgres)
-        sessions = create_session_maker(engine)
-        applicants = await jt.seed(sessions, parked)
-        simulator = jt.SimulatorThread(settings)
-        simulator.start()
-        client = await connect(settings.temporal)
-        watcher = jt.ReadModelWatcher(sessions, poll)
-        watcher.start()
-        driver = jt.Driver(client, watcher, task_queue, noop_queue="unused")
-        worker = jt.WorkerProcess(dsn, simulator_port, task_queue, None, cache=cache)
-        await worker.start()
+    async with jt.bench_run("memory", parked, poll, lines) as bench:
+        client, driver, watcher, applicants = bench.client, bench.driver, bench.watcher, bench.applicants
+        worker = await bench.start_worker(cache=cache, noop=False)
         jt.progress(
             f"worker subprocess {worker.pid} ready (max_cached_workflows={worker.info['max_cached_workflows']})"
         )
@@ -172,11 +143,6 @@ async def run(parked: int, cache: int, concurrency: int, wakes: int, poll: float
         lines.append(f"machine load average (1/5/15 min): {load_before} at the start, {jt.load()} at the end")
         for failure in failures[:5]:
             lines.append(f"failure: {failure}")
-    finally:
-        await jt.tear_down(
-            lines, driver=driver, worker=worker, watcher=watcher, engine=engine, simulator=simulator,
-            data_dir=data_dir, app_dsn=app_dsn, database=database,
-        )  # fmt: skip
     lines.append(f"whole run: {time.perf_counter() - began:.0f} s")
     print("\n".join(lines))
 

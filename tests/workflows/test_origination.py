@@ -95,6 +95,14 @@ async def reach(handle: Handle, status: str) -> ApplicationState:
     return await state(handle)
 
 
+async def paused_at(handle: Handle, step: str) -> ApplicationState:
+    async def paused() -> bool:
+        return (await state(handle)).paused_step == step
+
+    await eventually(paused, what=f"the {step} step to pause")
+    return await state(handle)
+
+
 async def refusal(update: Awaitable[Any]) -> ApplicationError:
     """The validator's (or handler's) ApplicationError of an Update that must fail."""
     with pytest.raises(WorkflowUpdateFailedError) as failed:
@@ -874,12 +882,7 @@ async def test_credit_analysis_that_keeps_failing_pauses_until_ops_retries(
     app = application()
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await start(env, worker.task_queue, app, started)
-
-        async def paused() -> bool:
-            return (await state(handle)).paused_step == "credit_analysis"
-
-        await eventually(paused, what="the credit analysis to pause")
-        while_paused = await state(handle)
+        while_paused = await paused_at(handle, "credit_analysis")
         paused_attributes = (await handle.describe()).typed_search_attributes
         attempts = fakes.bureau_attempts
 
@@ -916,12 +919,7 @@ async def test_a_contract_refused_for_a_missing_address_pauses_until_ops_retries
     async with new_worker(env.client, fakes.activities()) as worker:
         handle = await start(env, worker.task_queue, app, started)
         await accept(handle, app)
-
-        async def paused() -> bool:
-            return (await state(handle)).paused_step == "contract"
-
-        await eventually(paused, what="the contract step to pause")
-        while_paused = await state(handle)
+        while_paused = await paused_at(handle, "contract")
         paused_attributes = (await handle.describe()).typed_search_attributes
         attempts = len(fakes.requests["prepare_contract"])
 

@@ -81,10 +81,13 @@ class FontSet:
     sans: Mapping[str, Path]
     mono: Path
 
+    def files(self) -> tuple[Path, ...]:
+        return (*self.sans.values(), self.mono)
+
 
 def system_fonts() -> FontSet:
     fonts = FontSet({style: FONT_DIR / name for style, name in FONT_FILES.items()}, FONT_DIR / MONO_FONT_FILE)
-    missing = [path.name for path in (*fonts.sans.values(), fonts.mono) if not path.is_file()]
+    missing = [path.name for path in fonts.files() if not path.is_file()]
     if missing:
         raise ContractFontsMissing(f"{', '.join(missing)} not found in {FONT_DIR}: install fonts-dejavu-core")
     return fonts
@@ -102,7 +105,7 @@ def reduced_fonts() -> FontSet | None:
     """
     global _reduced, _reduced_failed
     with _lock:
-        if _reduced is not None and not all(path.is_file() for path in (*_reduced.sans.values(), _reduced.mono)):
+        if _reduced is not None and not all(path.is_file() for path in _reduced.files()):
             _reduced = None
         if _reduced is None and not _reduced_failed:
             try:
@@ -116,7 +119,7 @@ def reduced_fonts() -> FontSet | None:
 
 def _cache_key(fonts: FontSet) -> str:
     digest = hashlib.sha256(f"{fontTools.version}|{REDUCED_RANGES}|{sorted(_SUBSET_OPTIONS.items())}".encode())
-    for path in (*fonts.sans.values(), fonts.mono):
+    for path in fonts.files():
         stat = path.stat()
         digest.update(f"|{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
@@ -131,9 +134,7 @@ def _build_reduced(fonts: FontSet, root: Path) -> FontSet:
         if status.st_uid != os.getuid() or status.st_mode & 0o022:
             raise PermissionError(f"{place} belongs to another user or others can write to it")
     reduced = FontSet({style: directory / path.name for style, path in fonts.sans.items()}, directory / fonts.mono.name)
-    sources = [*fonts.sans.values(), fonts.mono]
-    targets = [*reduced.sans.values(), reduced.mono]
-    for source, target in zip(sources, targets, strict=True):
+    for source, target in zip(fonts.files(), reduced.files(), strict=True):
         if not target.is_file():
             _write_reduced(source, target)
     return reduced

@@ -75,6 +75,11 @@ def _show_text(value: bytes | None) -> str:
     return mask_cpfs(text)
 
 
+def _matches(letter: Letter, stage: str | None, event_type: str | None) -> bool:
+    """Whether a letter passes `dlq list`'s and `dlq replay --all`'s --stage and --event-type."""
+    return (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
+
+
 @dlq_app.command("list")
 def dlq_list(
     limit: Annotated[int, typer.Option(min=1, help="At most this many letters.")] = 100,
@@ -99,14 +104,13 @@ def dlq_list(
     letters: list[Letter] = []
     while True:
         page = read_letter_page(settings, start=position, limit=limit - len(letters))
-        letters += [
-            letter
-            for letter in page.letters
-            if (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
-        ]
+        letters += [letter for letter in page.letters if _matches(letter, stage, event_type)]
         position = page.resume_at
         if position is None or len(letters) >= limit or page.partial:
             break
+    filters = "".join(
+        f" --{name} {value}" for name, value in (("stage", stage), ("event-type", event_type)) if value is not None
+    )
     if letters:
         typer.echo(f"{'LETTER':<10} {'STAGE':<11} {'ERROR':<34} {'ATT':>3}  {'EVENT TYPE':<30} EVENT ID")
         for letter in letters:
@@ -114,10 +118,6 @@ def dlq_list(
                 f"{letter.letter_id:<10} {letter.stage or '-':<11} {letter.error_class or '-':<34} {letter.attempt:>3}  "
                 f"{letter.event_type or '-':<30} {letter.event_id or '-'}"
             )
-    filters = "".join(
-        f" --{name} {value}" for name, value in (("stage", stage), ("event-type", event_type)) if value is not None
-    )
-    if letters:
         typer.echo(f"{len(letters)} letter(s)")
     else:
         typer.echo(
@@ -173,11 +173,7 @@ def dlq_replay(
     if all_letters == bool(letters):
         raise typer.BadParameter("name letters or pass --all (not both)")
     if all_letters:
-        chosen = [
-            letter
-            for letter in read_letters(settings)
-            if (stage is None or letter.stage == stage) and (event_type is None or letter.event_type == event_type)
-        ]
+        chosen = [letter for letter in read_letters(settings) if _matches(letter, stage, event_type)]
     else:
         chosen = [_letter_or_exit(settings, text) for text in letters or []]
 
